@@ -1,0 +1,47 @@
+# hybridflux — every target bootstraps its own virtual environment (.venv) on first use.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+# The fast suite: everything not marked slow, doctests of the package included.
+PYTEST_FAST := $(PY) -m pytest -m "not slow" --doctest-modules hybridflux tests
+
+.PHONY: help install test test-all demo lint format bench clean
+
+help:
+	@echo "make demo      run the main job on the bundled real data"
+	@echo "make test      the fast test suite (< 10 min on 2 cores)"
+	@echo "make test-all  the fast suite plus the slow checks"
+	@echo "make lint      ruff check + format check"
+	@echo "make bench     run the benchmarks in benchmarks/"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(PYTEST_FAST) -q
+
+test-all: $(STAMP)
+	$(PY) -m pytest --doctest-modules hybridflux tests -q
+
+demo: $(STAMP)
+	$(VENV)/bin/hybridflux demo --out runs/demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check hybridflux tests benchmarks
+	$(VENV)/bin/ruff format --check hybridflux tests benchmarks
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format hybridflux tests benchmarks
+	$(VENV)/bin/ruff check --fix hybridflux tests benchmarks
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_ecosystem.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis runs
