@@ -15,9 +15,11 @@ Example:
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,6 +27,7 @@ import xarray as xr
 
 from hybridflux.data.errors import DataError
 from hybridflux.data.io import PathLike, expand_paths, reader_for
+from hybridflux.data.readers.canonical import is_zarr_store
 
 __all__ = ["VariableReport", "FileReport", "inspect", "format_report"]
 
@@ -113,7 +116,8 @@ def inspect(paths: PathLike | Iterable[PathLike]) -> list[FileReport]:
     """Read each file and report what it holds; errors become reports, not exceptions.
 
     Args:
-        paths: paths and glob patterns, as for :func:`hybridflux.data.io.read`.
+        paths: paths and glob patterns, as for :func:`hybridflux.data.io.read`; a folder
+            stands for all the files in it.
 
     Returns:
         One :class:`FileReport` per file (per pattern that matches nothing, one with ``error``).
@@ -124,7 +128,7 @@ def inspect(paths: PathLike | Iterable[PathLike]) -> list[FileReport]:
     """
     items = [paths] if isinstance(paths, str) or not isinstance(paths, Iterable) else paths
     reports = []
-    for item in items:
+    for item in _expand_folders(items):
         try:
             files = expand_paths(item)
         except DataError as err:
@@ -132,6 +136,18 @@ def inspect(paths: PathLike | Iterable[PathLike]) -> list[FileReport]:
             continue
         reports.extend(_inspect_file(path) for path in files)
     return reports
+
+
+def _expand_folders(items: Iterable[PathLike]) -> list[PathLike]:
+    """Folders (other than zarr stores) become their visible files, sorted."""
+    out: list[PathLike] = []
+    for item in items:
+        path = Path(os.path.expanduser(os.fspath(item)))
+        if path.is_dir() and not is_zarr_store(path):
+            out.extend(sorted(p for p in path.iterdir() if p.is_file() and p.name[0] != "."))
+        else:
+            out.append(item)
+    return out
 
 
 def _period(report: FileReport) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -57,3 +59,28 @@ def test_format_report_lists_sites_period_and_variables():
     text = format_report([report])
     assert "format: fluxnet" in text and "FR-Pue" in text and "8 steps of YY" in text
     assert "NEE_VUT_REF" in text and "gC m-2 y-1" in text
+
+
+# Files in ../shared/data/sites that are metadata or archives, not flux tables.
+NOT_FLUX_TABLES = {
+    "AMF_AA-Flx_BIF_CCBY4_20201218.xlsx",
+    "AMF_US-CRT_BASE-BADM_2-5.zip",
+    "location_fluxnet.csv",
+    "europe-fluxdata_units.csv",
+    "fdk_site_fullyearsequence.csv",
+    "fdk_site_info.csv",
+    "p_model_drivers_params_siml.csv",
+    "p_model_drivers_site_info.csv",
+}
+
+
+def test_inspect_reads_every_flux_file_of_every_shared_folder(shared_data):
+    """Issue 3: `hybridflux data inspect` works on all the real datasets (folders expand)."""
+    folders = sorted(p for p in (shared_data / "sites").iterdir() if p.is_dir())
+    reports = inspect(folders)
+    failed = {Path(r.path).name for r in reports if r.error}
+    assert failed == NOT_FLUX_TABLES
+    read_ok = [r for r in reports if not r.error]
+    n_files = sum(1 for d in folders for p in d.iterdir() if p.is_file() and p.name[0] != ".")
+    assert len(read_ok) == n_files - len(NOT_FLUX_TABLES)
+    assert all(r.sites and r.variables and r.format for r in read_ok)
