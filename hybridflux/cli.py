@@ -1,18 +1,28 @@
 """The ``hybridflux`` command (contract in DESIGN.md).
 
 Only the thin I/O layer lives here: parse arguments, call library functions, print, exit.
-Errors in user input (:class:`~hybridflux.data.errors.DataError`, ``FileNotFoundError``) are
-printed as one clear message, without a traceback, and the exit status is non-zero.
+Errors in user input (:class:`~hybridflux.data.errors.DataError`, an invalid config
+(:class:`~hybridflux.config.ConfigError`, pydantic ``ValidationError``), ``FileNotFoundError``,
+an unusable run directory) are printed as one clear message on stderr, without a traceback,
+with exit status 2; a diverged training (:class:`~hybridflux.training.fit.TrainingDiverged`)
+exits with status 3.
 
-Implemented subcommands:
+Subcommands:
 
 - ``hybridflux demo [--out DIR]`` — the main job on the bundled real sample.
-- ``hybridflux data inspect PATH...`` — what was read: format, sites, period, variables, QC.
+- ``hybridflux train CONFIG [--out RUN] [--resume] [--set KEY=VALUE ...]`` — train from a
+  YAML config into a run directory.
+- ``hybridflux predict RUN --data PATH... --out FILE.nc`` — predictions of a trained run.
+- ``hybridflux evaluate RUN --data PATH... [--out DIR]`` — scores of a trained run on data.
+- ``hybridflux data inspect PATH...`` — what was read: format, sites, period, variables, QC
+  (exit status 2 when a file cannot be read).
 
 Example:
     >>> from hybridflux.cli import build_parser
     >>> build_parser().parse_args(["data", "inspect", "a.csv"]).paths
     ['a.csv']
+    >>> build_parser().parse_args(["train", "c.yaml", "--set", "train.epochs=2"]).overrides
+    ['train.epochs=2']
 """
 
 from __future__ import annotations
@@ -20,10 +30,36 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "EXIT_USER_ERROR", "EXIT_DIVERGED"]
 
+#: Exit status of an error in the user's input (data, config, paths).
 EXIT_USER_ERROR = 2
+#: Exit status of a training run whose loss became non-finite.
+EXIT_DIVERGED = 3
+
+
+def _add_run_commands(sub: argparse._SubParsersAction) -> None:
+    train = sub.add_parser("train", help="train a model from a YAML config")
+    train.add_argument("config", help="the YAML config file")
+    train.add_argument("--out", help="run directory (default runs/<config name>)")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out")
+    train.add_argument("--set", dest="overrides", action="append", default=[],
+                       metavar="KEY=VALUE", help="override a config key (YAML value)")  # fmt: skip
+    train.set_defaults(handler=_cmd_train)
+
+    predict = sub.add_parser("predict", help="predictions of a trained run on data files")
+    predict.add_argument("run", help="run directory of `hybridflux train`")
+    predict.add_argument("--data", nargs="+", required=True, help="data files or globs")
+    predict.add_argument("--out", required=True, help="netCDF file to write")
+    predict.set_defaults(handler=_cmd_predict)
+
+    evaluate = sub.add_parser("evaluate", help="scores of a trained run on data files")
+    evaluate.add_argument("run", help="run directory of `hybridflux train`")
+    evaluate.add_argument("--data", nargs="+", required=True, help="data files or globs")
+    evaluate.add_argument("--out", help="folder for metrics.json, predictions.nc and figures/")
+    evaluate.set_defaults(handler=_cmd_evaluate)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="runs/demo", help="output directory (default runs/demo)")
     demo.set_defaults(handler=_cmd_demo)
 
+    _add_run_commands(sub)
+
     data = sub.add_parser("data", help="inspect flux data files")
     data_sub = data.add_subparsers(dest="data_command", metavar="DATA_COMMAND")
     inspect = data_sub.add_parser("inspect", help="what was read: sites, period, variables, QC")
@@ -47,10 +85,48 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _progress():
+    from hybridflux.training.progress import RichProgress
+
+    return RichProgress()
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from hybridflux.demo import run_demo
 
-    print(run_demo(args.out))
+    print(run_demo(args.out, progress=_progress()))
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from hybridflux.config import load_config
+    from hybridflux.runs.train import summary, train_from_config
+
+    cfg = load_config(args.config, args.overrides)
+    out = args.out or str(Path("runs") / Path(args.config).stem)
+    result = train_from_config(cfg, out, resume=args.resume, progress=_progress(), log=print)
+    print(summary(result, ("train", "val", "test")))
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from hybridflux.runs.apply import predict_from_run
+    from hybridflux.runs.rundir import RunDir
+
+    predictions = predict_from_run(args.run, args.data)
+    path = RunDir(args.run).write_predictions(predictions, args.out)
+    print(f"predictions of {', '.join(map(str, predictions.data_vars))} written to {path}")
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from hybridflux.runs.apply import evaluate_from_run
+    from hybridflux.runs.metrics import format_metrics
+
+    metrics = evaluate_from_run(args.run, args.data, args.out)
+    print(format_metrics(metrics, ("all",)))
+    if args.out:
+        print(f"metrics, predictions and figures written to {args.out}")
     return 0
 
 
@@ -59,7 +135,20 @@ def _cmd_data_inspect(args: argparse.Namespace) -> int:
 
     reports = inspect(args.paths)
     print(format_report(reports))
-    return 1 if any(getattr(r, "error", None) for r in reports) else 0
+    errors = [str(r.error) for r in reports if getattr(r, "error", None)]
+    for error in errors:
+        print(f"hybridflux: error: {error}", file=sys.stderr)
+    return EXIT_USER_ERROR if errors else 0
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from pydantic import ValidationError
+
+    from hybridflux.config import ConfigError
+    from hybridflux.data.errors import DataError
+    from hybridflux.runs.rundir import RunDirError
+
+    return (DataError, ConfigError, ValidationError, RunDirError, FileNotFoundError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,6 +156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Args:
         argv: arguments without the program name (``None``: ``sys.argv[1:]``).
+
+    Example:
+        >>> main(["train", "no-such-config.yaml"])
+        2
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -79,13 +172,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return EXIT_USER_ERROR
-    from hybridflux.data.errors import DataError
+    from hybridflux.training.fit import TrainingDiverged
 
     try:
         return handler(args)
-    except (DataError, FileNotFoundError) as err:
+    except _user_errors() as err:
         print(f"hybridflux: error: {err}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except TrainingDiverged as err:
+        print(f"hybridflux: error: {err}", file=sys.stderr)
+        return EXIT_DIVERGED
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,51 @@
+"""Name → object registries of the YAML front-end: the one place that maps names to code.
+
+STYLE rule 3: the library below never switches on strings; the config layer looks names up
+here (model types, activations, losses, trainable groups, synthetic generators).
+
+Example:
+    >>> sorted(MODELS)
+    ['direct_fluxes', 'hybrid_q10', 'lue_q10_nee']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+
+from hybridflux.hybrid.models import direct_fluxes, hybrid_q10, lue_q10_nee
+from hybridflux.hybrid.params import TRAIN_JOINT, TRAIN_NETWORKS, TRAIN_PHYSICS
+from hybridflux.losses import masked_huber, masked_mse, masked_nse
+
+__all__ = ["MODELS", "ACTIVATIONS", "LOSSES", "TRAINABLE", "SYNTHETIC", "SAMPLE_PREFIX"]
+
+#: Model ``type`` → factory of :mod:`hybridflux.hybrid.models`: the one place that maps
+#: model names to code (STYLE rule 3).
+MODELS: dict[str, Callable[..., Any]] = {
+    "hybrid_q10": hybrid_q10,
+    "lue_q10_nee": lue_q10_nee,
+    "direct_fluxes": direct_fluxes,
+}
+
+#: Activation names accepted where a factory takes an ``activation`` callable.
+ACTIVATIONS: dict[str, Callable] = {
+    name: getattr(jax.nn, name) for name in ("tanh", "relu", "gelu", "silu", "softplus", "elu")
+}
+
+#: ``train.loss`` → masked data loss of :mod:`hybridflux.losses`.
+LOSSES: dict[str, Callable] = {"mse": masked_mse, "huber": masked_huber, "nse": masked_nse}
+
+#: ``train.trainable`` → nnx filter of the trained variables (:mod:`hybridflux.hybrid.params`).
+TRAINABLE: dict[str, Any] = {
+    "joint": TRAIN_JOINT,
+    "networks": TRAIN_NETWORKS,
+    "physics": TRAIN_PHYSICS,
+}
+
+#: ``data.synthetic.generator`` → ``"module:function"`` adding synthetic targets to a Dataset.
+SYNTHETIC: dict[str, str] = {"q10_respiration": "hybridflux.data.synthetic:q10_respiration_dataset"}
+
+#: Prefix of a ``data.paths`` entry naming a bundled sample (``sample:fr-pue-daily``).
+SAMPLE_PREFIX = "sample:"
