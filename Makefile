@@ -6,13 +6,14 @@ STAMP  := $(VENV)/.installed-stamp
 # The fast suite: everything not marked slow, doctests of the package included.
 PYTEST_FAST := $(PY) -m pytest -m "not slow" --doctest-modules hybridflux tests
 
-.PHONY: help install test test-all demo lint format bench clean
+.PHONY: help install test test-all demo lint format docs bench bench-torch clean
 
 help:
 	@echo "make demo      run the main job on the bundled real data"
 	@echo "make test      the fast test suite (< 10 min on 2 cores)"
 	@echo "make test-all  the fast suite plus the slow checks"
 	@echo "make lint      ruff check + format check"
+	@echo "make docs      build the documentation site (strict) into site/"
 	@echo "make bench     run the benchmarks in benchmarks/"
 
 $(STAMP): pyproject.toml
@@ -40,8 +41,17 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format hybridflux tests benchmarks
 	$(VENV)/bin/ruff check --fix hybridflux tests benchmarks
 
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir site
+
 bench: $(STAMP)
 	$(PY) benchmarks/bench_ecosystem.py
+	$(PY) benchmarks/bench_training_flat.py
+
+# The PyTorch peer of the training benchmark; torch 2.13.0 (CPU) is only needed here.
+bench-torch: $(STAMP)
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) benchmarks/bench_training_compare.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis runs
