@@ -14,6 +14,8 @@ Subcommands:
   YAML config into a run directory.
 - ``hybridflux predict RUN --data PATH... --out FILE.nc`` — predictions of a trained run.
 - ``hybridflux evaluate RUN --data PATH... [--out DIR]`` — scores of a trained run on data.
+- ``hybridflux calibrate CONFIG [--out DIR] [--set KEY=VALUE ...]`` — Bayesian calibration of
+  process parameters (numpyro NUTS/SVI).
 - ``hybridflux data inspect PATH...`` — what was read: format, sites, period, variables, QC
   (exit status 2 when a file cannot be read).
 
@@ -62,6 +64,19 @@ def _add_run_commands(sub: argparse._SubParsersAction) -> None:
     evaluate.set_defaults(handler=_cmd_evaluate)
 
 
+def _add_overrides(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="override a config key (YAML value)")  # fmt: skip
+
+
+def _add_workflow_commands(sub: argparse._SubParsersAction) -> None:
+    calibrate = sub.add_parser("calibrate", help="Bayesian calibration of process parameters")
+    calibrate.add_argument("config", help="the YAML calibration config")
+    calibrate.add_argument("--out", help="output directory (default runs/<config name>)")
+    _add_overrides(calibrate)
+    calibrate.set_defaults(handler=_cmd_calibrate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``hybridflux`` command."""
     parser = argparse.ArgumentParser(
@@ -76,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_cmd_demo)
 
     _add_run_commands(sub)
+    _add_workflow_commands(sub)
 
     data = sub.add_parser("data", help="inspect flux data files")
     data_sub = data.add_subparsers(dest="data_command", metavar="DATA_COMMAND")
@@ -127,6 +143,17 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     print(format_metrics(metrics, ("all",)))
     if args.out:
         print(f"metrics, predictions and figures written to {args.out}")
+    return 0
+
+
+def _default_out(args: argparse.Namespace) -> str:
+    return args.out or str(Path("runs") / Path(args.config).stem)
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from hybridflux.calibrate import run_calibration
+
+    print(run_calibration(args.config, _default_out(args), args.overrides))
     return 0
 
 

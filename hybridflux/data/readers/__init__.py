@@ -16,8 +16,9 @@ Contract of a reader module (docs/design/0002-canonical-flux-dataset.md):
 :data:`READERS` is tried in order; the first whose ``sniff`` is true reads the file. It holds
 the FLUXNET-family readers of this package (``fluxnet``, ``ameriflux_base``,
 ``monthly_collection``, ``canonical``), then those listed by ``readers.others.READERS`` when that
-module exists, stably sorted by ``PRIORITY``. All sniffs are specific (file-name patterns or
-distinctive headers), and ``tests/data/test_io.py`` checks that every sample file of
+module exists, stably sorted by ``PRIORITY``, and last the generic ``plain`` reader (any CSV
+with a ``TIMESTAMP`` column and FLUXNET-named variables). All sniffs are specific (file-name
+patterns or distinctive headers), and ``tests/data/test_io.py`` checks that every sample file of
 ``../shared/data`` is claimed by exactly one reader, so the order only matters for user files.
 
 Example:
@@ -49,7 +50,7 @@ def _modules() -> tuple[ModuleType, ...]:
     else:
         extra = [m for m in getattr(others, "READERS", []) if m not in own]
     ordered = sorted(own + extra, key=lambda m: -getattr(m, "PRIORITY", 0))
-    return tuple(ordered)
+    return (*ordered, importlib.import_module("hybridflux.data.readers.plain"))  # last
 
 
 def reader_modules() -> list[ModuleType]:
