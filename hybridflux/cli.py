@@ -49,6 +49,10 @@ def _add_run_commands(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--resume", action="store_true", help="continue the run in --out")
     train.add_argument("--set", dest="overrides", action="append", default=[],
                        metavar="KEY=VALUE", help="override a config key (YAML value)")  # fmt: skip
+    hosts = train.add_argument_group("multi-host (docs/scaling.md; SLURM/MPI are detected)")
+    hosts.add_argument("--coordinator", metavar="HOST:PORT", help="address of process 0")
+    hosts.add_argument("--num-processes", type=int, help="total number of processes")
+    hosts.add_argument("--process-id", type=int, help="index of this process")
     train.set_defaults(handler=_cmd_train)
 
     predict = sub.add_parser("predict", help="predictions of a trained run on data files")
@@ -115,13 +119,19 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from hybridflux.training.sharding import initialize_distributed, is_primary
+
+    initialize_distributed(args.coordinator, args.num_processes, args.process_id)  # before JAX
     from hybridflux.config import load_config
     from hybridflux.runs.train import summary, train_from_config
 
     cfg = load_config(args.config, args.overrides)
     out = args.out or str(Path("runs") / Path(args.config).stem)
-    result = train_from_config(cfg, out, resume=args.resume, progress=_progress(), log=print)
-    print(summary(result, ("train", "val", "test")))
+    primary = is_primary()
+    progress, log = (_progress(), print) if primary else (None, lambda *a, **k: None)
+    result = train_from_config(cfg, out, resume=args.resume, progress=progress, log=log)
+    if primary:
+        print(summary(result, ("train", "val", "test")))
     return 0
 
 

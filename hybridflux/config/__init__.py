@@ -17,7 +17,7 @@ Sections (``configs/*.yaml`` are complete examples):
   ``val_fraction``, ``seed``, ``test_fraction``, ``by``, ``test_count``, ``variable``.
 - ``train``: ``epochs``, ``batch_size``, ``seed``, ``patience``, ``checkpoint_every``,
   ``lr``, ``lr_schedule``, ``clip_norm``, ``loss``, ``trainable`` (joint|networks|physics),
-  ``ensemble``.
+  ``ensemble``, ``devices`` (data-parallel over that many devices; default all).
 - ``evaluate``: ``references`` — model output → column it is compared with, not trained on
   (e.g. ``{GPP: GPP_NT_VUT_REF}``).
 - ``output``: ``figures``, ``keep_checkpoints``.

@@ -19,7 +19,15 @@ from hybridflux.hybrid.models import direct_fluxes, hybrid_q10, lue_q10_nee
 from hybridflux.hybrid.params import TRAIN_JOINT, TRAIN_NETWORKS, TRAIN_PHYSICS
 from hybridflux.losses import masked_huber, masked_mse, masked_nse
 
-__all__ = ["MODELS", "ACTIVATIONS", "LOSSES", "TRAINABLE", "SYNTHETIC", "SAMPLE_PREFIX"]
+__all__ = [
+    "MODELS",
+    "ACTIVATIONS",
+    "LOSSES",
+    "TRAINABLE",
+    "SYNTHETIC",
+    "SAMPLE_PREFIX",
+    "BENCHMARK_MODELS",
+]
 
 #: Model ``type`` → factory of :mod:`hybridflux.hybrid.models`: the one place that maps
 #: model names to code (STYLE rule 3).
@@ -49,3 +57,13 @@ SYNTHETIC: dict[str, str] = {"q10_respiration": "hybridflux.data.synthetic:q10_r
 
 #: Prefix of a ``data.paths`` entry naming a bundled sample (``sample:fr-pue-daily``).
 SAMPLE_PREFIX = "sample:"
+
+#: ``hybridflux benchmark`` model ``type`` → ``"module:Class"`` of the estimator (imported when
+#: the benchmark config is parsed; the options of an entry are the class's keyword arguments).
+BENCHMARK_MODELS: dict[str, str] = {
+    "linear": "hybridflux.benchmark.baselines:LinearRegression",
+    "gradient_boosting": "hybridflux.benchmark.baselines:GradientBoosting",
+    "mlp": "hybridflux.benchmark.baselines:MLPRegression",
+    "process": "hybridflux.benchmark.baselines:ProcessModel",
+    "hybrid": "hybridflux.benchmark.models:HybridEntry",
+}

@@ -131,6 +131,8 @@ class TrainConfig(_Strict):
     loss: Literal[tuple(LOSSES)] = "mse"
     trainable: Literal[tuple(TRAINABLE)] = "joint"
     ensemble: int = Field(1, ge=1)
+    #: Devices to train on, data-parallel (``null``: every visible device); same numbers as one.
+    devices: int | None = Field(None, ge=1)
 
 
 class FluxBalanceConfig(_Strict):

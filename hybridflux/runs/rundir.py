@@ -43,7 +43,7 @@ from hybridflux.training.checkpoint import Checkpointer
 __all__ = ["RunDirError", "RunDir", "atomic_write", "atomic_write_text", "config_changes"]
 
 #: Config keys that may change when a run is resumed (more epochs, other output options).
-RESUMABLE_CHANGES = ("train.epochs", "output.figures")
+RESUMABLE_CHANGES = ("train.epochs", "train.devices", "output.figures")
 
 
 class RunDirError(ValueError):

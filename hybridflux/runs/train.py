@@ -52,6 +52,7 @@ from hybridflux.runs.rundir import RunDir
 from hybridflux.training.ensemble import fit_ensemble
 from hybridflux.training.fit import fit
 from hybridflux.training.progress import Progress
+from hybridflux.training.sharding import is_primary
 
 __all__ = [
     "RunResult",
@@ -113,6 +114,7 @@ def _fit(cfg: Config, data: TrainingData, checkpointer, resume: bool, progress) 
         checkpointer=checkpointer,
         resume=resume,
         progress=progress,
+        devices=cfg.train.devices,
     )
     optimizer = build_optimizer(cfg.train, len(train))
     if cfg.train.ensemble > 1:
@@ -239,7 +241,9 @@ def train_from_config(
     t0 = time.perf_counter()
     run = RunDir(out)
     say = log or (lambda message: None)
-    resumed_from = run.prepare(cfg, resume=resume)
+    # Several processes (jax.distributed): process 0 writes, the others only train along.
+    primary = is_primary()
+    resumed_from = run.prepare(cfg, resume=resume) if primary else run.latest_epoch()
     if resume:
         say(
             f"resuming from epoch {resumed_from}" if resumed_from else "nothing to resume; starting"
@@ -255,19 +259,22 @@ def train_from_config(
     result = _fit(cfg, data, checkpointer, resume, progress)
     fit_s = time.perf_counter() - t0 - load_s
     models = list(getattr(result, "models", None) or [result.model])
-    run.save_models(models)
+    if primary:
+        run.save_models(models)
     predictions = predict_dataset(cfg, models, ds, split)
     metrics = compute_metrics(predictions, ds, pairs, split)
     metrics["parameters"] = _parameters(models, predictions)
     metrics["units"] = target_units(cfg, ds)
     metrics.update(_training_summary(result, fit_s, load_s))
-    run.write_predictions(predictions)
-    if cfg.output.figures:
+    if primary:
+        run.write_predictions(predictions)
+    if primary and cfg.output.figures:
         responses = parameter_covariates(models)
         write_figures(run.figures_dir, predictions, ds, pairs, responses=responses,
                       history=result.history)  # fmt: skip
     metrics["timing"]["total_s"] = time.perf_counter() - t0
-    run.write_metrics(metrics_json(metrics))
+    if primary:
+        run.write_metrics(metrics_json(metrics))
     history = {k: np.asarray(v) for k, v in result.history.items()}
     return RunResult(run.path, cfg, metrics, predictions, models, history, resumed_from)
 

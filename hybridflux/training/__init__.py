@@ -1,7 +1,8 @@
 """The training engine: fit() with scan-fused epochs on a flat parameter vector.
 
-Also seed ensembles and per-site models with vmap, atomic checkpoints with exact resume, and a
-progress bar (docs/design/0003-hybrid-models-and-training.md).
+Also seed ensembles and per-site models with vmap, data-parallel training over devices and
+hosts with jax.sharding, atomic checkpoints with exact resume, and a progress bar
+(docs/design/0003-hybrid-models-and-training.md, 0004-data-parallel-training.md).
 """
 
 from hybridflux.training.checkpoint import Checkpointer as Checkpointer
@@ -12,6 +13,8 @@ from hybridflux.training.fit import FitResult as FitResult
 from hybridflux.training.fit import TrainingDiverged as TrainingDiverged
 from hybridflux.training.fit import fit as fit
 from hybridflux.training.progress import RichProgress as RichProgress
+from hybridflux.training.sharding import initialize_distributed as initialize_distributed
+from hybridflux.training.sharding import is_primary as is_primary
 
 __all__ = [
     "Checkpointer",
@@ -22,4 +25,6 @@ __all__ = [
     "fit",
     "fit_ensemble",
     "fit_sites",
+    "initialize_distributed",
+    "is_primary",
 ]

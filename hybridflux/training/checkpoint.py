@@ -7,7 +7,9 @@ stopped: the flat parameter vector, the optimizer state's leaves (its tree struc
 saving), the history and the best-so-far state of early stopping. Files are written to a
 temporary file in the same directory, flushed, ``fsync``-ed and moved into place with
 ``os.replace``, so a crash mid-write leaves the previous checkpoint valid. They are read with
-``np.load(..., allow_pickle=False)``.
+``np.load(..., allow_pickle=False)``. With several processes (``jax.distributed``) every process
+calls :meth:`Checkpointer.save` (arrays split over hosts are gathered, a collective) and only
+process 0 writes.
 
 Example:
     >>> import tempfile, numpy as np, jax.numpy as jnp
@@ -34,6 +36,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from hybridflux.training.sharding import host_array, is_primary
 
 __all__ = ["TrainState", "Checkpointer"]
 
@@ -82,15 +86,15 @@ def _to_arrays(state: TrainState) -> dict[str, np.ndarray]:
     arrays = {
         "format_version": np.array(_FORMAT_VERSION),
         "epoch": np.array(state.epoch, np.int64),
-        "flat": np.asarray(state.flat),
+        "flat": host_array(state.flat),
         "key_data": np.asarray(state.key_data),
-        "best_flat": np.asarray(state.best_flat),
+        "best_flat": host_array(state.best_flat),
         "best_epoch": np.asarray(state.best_epoch, np.int64),
         "best_val": np.asarray(state.best_val, np.float64),
         "bad_epochs": np.asarray(state.bad_epochs, np.int64),
     }
     for i, leaf in enumerate(jax.tree.leaves(state.opt_state)):
-        arrays[f"opt__{i:04d}"] = np.asarray(leaf)
+        arrays[f"opt__{i:04d}"] = host_array(leaf)
     for name, series in state.history.items():
         arrays[f"history__{name}"] = np.asarray(series)
     return arrays
@@ -166,6 +170,8 @@ class Checkpointer:
     def save(self, state: TrainState) -> Path:
         """Write ``state`` atomically; returns the checkpoint's path.
 
+        Every process must call it; only the primary process (0) writes.
+
         Example:
             >>> import tempfile, numpy as np
             >>> s = TrainState(1, np.zeros(1), (), np.zeros(2, np.uint32), {}, np.zeros(1),
@@ -174,10 +180,13 @@ class Checkpointer:
             'epoch_000001.npz'
         """
         final = self.directory / f"epoch_{state.epoch:06d}.npz"
+        arrays = _to_arrays(state)  # on every process: gathering split arrays is a collective
+        if not is_primary():
+            return final
         fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".epoch_", suffix=".npz.tmp")
         try:
             with os.fdopen(fd, "wb") as file:
-                np.savez(file, **_to_arrays(state))
+                np.savez(file, **arrays)
                 file.flush()
                 os.fsync(file.fileno())
             os.replace(tmp, final)

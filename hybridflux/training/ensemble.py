@@ -57,6 +57,13 @@ from hybridflux.training.fit import (
 )
 from hybridflux.training.flat import FlatModel, split_flat
 from hybridflux.training.progress import Progress
+from hybridflux.training.sharding import (
+    compile_run,
+    data_parallel,
+    host_array,
+    local_copy,
+    place_state,
+)
 
 __all__ = ["EnsembleResult", "fit_ensemble", "fit_sites", "stack_members"]
 
@@ -161,7 +168,8 @@ class EnsembleResult:
 
 def _row_orders(weight: Any, members: int, data_axis: int | None, batch_size: int) -> list:
     """One :class:`RowOrder` per member, all with the batches of the member that needs most."""
-    weights = [weight] * members if data_axis is None else list(np.asarray(weight))
+    weight = host_array(weight)
+    weights = [weight] * members if data_axis is None else list(weight)
     n_batches = max(RowOrder(w, batch_size).n_batches for w in weights)
     return [RowOrder(w, batch_size, n_batches) for w in weights]
 
@@ -181,38 +189,43 @@ def _fit_members(
     **loop_options: Any,
 ) -> EnsembleResult:
     data, weight, val_data, val_weight = columns
+    plan = data_parallel(loop_options.pop("devices"), members=len(seeds))
     flat_model, flat, rest = stack_members([make_model(int(s)) for s in seeds], trainable)
     key_data = jax.random.key_data(jax.vmap(jax.random.key)(jnp.asarray(seeds)))
     state = initial_state(flat, jax.vmap(optimizer.init)(flat), key_data)
     checkpointer, resume = loop_options.pop("checkpointer"), loop_options.pop("resume")
-    state = resume_state(state, checkpointer, resume)
+    state = place_state(plan, resume_state(state, checkpointer, resume), members=True)
     orders = _row_orders(weight, len(seeds), data_axis, batch_size)
     guard = any(order.has_empty_batches for order in orders)
     epoch_fn = make_train_epoch(
         flat_model, objective, optimizer, batch_size, guard_empty_batches=guard
     )
     eval_fn = make_evaluate(flat_model, objective, eval_chunk_size)
+    epoch_fn, eval_fn, arrays = compile_run(
+        plan,
+        jax.vmap(epoch_fn, in_axes=(0, 0, 0, data_axis, data_axis, 0)),
+        None if val_data is None else jax.vmap(eval_fn, in_axes=(0, 0, data_axis, data_axis)),
+        (len(seeds), orders[0].n_batches, batch_size),
+        dict(rest=rest, data=data, weight=weight, val_data=val_data, val_weight=val_weight),
+        members=True,
+        data_axis=data_axis,
+    )
     loop = EpochLoop(
-        epoch_fn=jax.jit(jax.vmap(epoch_fn, in_axes=(0, 0, 0, data_axis, data_axis, 0))),
-        eval_fn=None
-        if val_data is None
-        else jax.jit(jax.vmap(eval_fn, in_axes=(0, 0, data_axis, data_axis))),
-        order_fn=lambda epoch: np.stack([o(s, epoch) for o, s in zip(orders, seeds, strict=True)]),
-        rest=rest,
-        data=data,
-        weight=weight,
-        val_data=val_data,
-        val_weight=val_weight,
+        epoch_fn,
+        eval_fn,
+        lambda epoch: np.stack([o(s, epoch) for o, s in zip(orders, seeds, strict=True)]),
+        **arrays,
     )
 
     def finish(state: TrainState, flat: jax.Array, stopped: bool, timing: dict):
+        flat, opt_state = local_copy(plan, (flat, state.opt_state))
         members = [jax.tree.map(lambda x, i=i: x[i], rest) for i in range(len(seeds))]
         return EnsembleResult(
             models=[flat_model.merge(flat[i], r) for i, r in enumerate(members)],
             flat=flat,
             rest=rest,
             flat_model=flat_model,
-            opt_state=state.opt_state,
+            opt_state=opt_state,
             history=dict(state.history),
             best_epoch=np.asarray(state.best_epoch),
             stopped_early=stopped,
@@ -243,6 +256,7 @@ def fit_ensemble(
     resume: bool = False,
     progress: Progress | None = None,
     eval_chunk_size: int | None = None,
+    devices: int | None = None,
 ) -> EnsembleResult:
     """Train ``n_members`` models ``make_model(seed + i)`` on the same data, vmapped.
 
@@ -250,8 +264,10 @@ def fit_ensemble(
         make_model: builds a member's ``nnx.Module`` from its seed (same structure for all).
         n_members: ensemble size.
         data, optimizer, objective, epochs, batch_size, trainable, weight, val_data,
-        val_weight, patience, checkpointer, resume, progress, eval_chunk_size: as in
+        val_weight, patience, checkpointer, resume, progress, eval_chunk_size, devices: as in
             :func:`~hybridflux.training.fit.fit` (weights and data shared by all members).
+            With several devices, ``gcd(n_members, devices)`` of them split the members and
+            the rest split each batch's rows (:func:`~hybridflux.training.sharding.data_parallel`).
         seed: member ``i`` uses seed ``seed + i`` for its model and its permutations.
 
     Returns:
@@ -297,6 +313,7 @@ def fit_ensemble(
         checkpointer=checkpointer,
         resume=resume,
         progress=progress,
+        devices=devices,
     )
 
 
@@ -318,6 +335,7 @@ def fit_sites(
     resume: bool = False,
     progress: Progress | None = None,
     eval_chunk_size: int | None = None,
+    devices: int | None = None,
 ) -> EnsembleResult:
     """Train one independent model per site on ``(S, N)`` data, vmapped over sites.
 
@@ -328,6 +346,8 @@ def fit_sites(
         val_data: ``(S, N_val)`` validation columns, with ``val_weight`` ``(S, N_val)``.
         optimizer, objective, epochs, batch_size, trainable, patience, checkpointer, resume,
         progress, eval_chunk_size: as in :func:`~hybridflux.training.fit.fit`.
+        devices: as in ``fit``; ``gcd(S, devices)`` devices split the sites (no
+            communication), the rest each batch's rows.
         seed: site ``s`` uses seed ``seed + s`` for its model and its permutations.
 
     Returns:
@@ -371,4 +391,5 @@ def fit_sites(
         checkpointer=checkpointer,
         resume=resume,
         progress=progress,
+        devices=devices,
     )

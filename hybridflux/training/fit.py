@@ -41,6 +41,13 @@ from hybridflux.training.checkpoint import Checkpointer, TrainState
 from hybridflux.training.epoch import Objective, RowOrder, make_evaluate, make_train_epoch
 from hybridflux.training.flat import split_flat
 from hybridflux.training.progress import Progress
+from hybridflux.training.sharding import (
+    compile_run,
+    data_parallel,
+    host_array,
+    local_copy,
+    place_state,
+)
 
 __all__ = ["FitResult", "TrainingDiverged", "fit"]
 
@@ -115,6 +122,7 @@ def fit(
     resume: bool = False,
     progress: Progress | None = None,
     eval_chunk_size: int | None = None,
+    devices: int | None = None,
 ) -> FitResult:
     """Train the variables of ``model`` selected by ``trainable`` on ``data``.
 
@@ -139,6 +147,11 @@ def fit(
         resume: continue from ``checkpointer.latest()`` (same model, data, optimizer, seed).
         progress: a :class:`~hybridflux.training.progress.Progress` (e.g. ``RichProgress()``).
         eval_chunk_size: rows per chunk of the validation pass (``None``: all at once).
+        devices: train data-parallel on this many devices (``None``: all visible devices);
+            each batch's rows are split over them, parameters replicated
+            (:mod:`~hybridflux.training.sharding`). Same result as one device up to float
+            rounding. Data may be global arrays from
+            :func:`~hybridflux.training.sharding.global_rows` (several hosts).
 
     Returns:
         A :class:`FitResult`.
@@ -169,30 +182,29 @@ def fit(
     data, weight = prepare_data(data, weight, "data")
     if val_data is not None:
         val_data, val_weight = prepare_data(val_data, val_weight, "val_data")
+    plan = data_parallel(devices)
     flat_model, flat = split_flat(model, trainable)
     key_data = jax.random.key_data(jax.random.key(seed))  # identifies the seed in checkpoints
     state = initial_state(flat, optimizer.init(flat), key_data)
-    state = resume_state(state, checkpointer, resume)
-    row_order = RowOrder(weight, batch_size)  # no empty batch unless all weights are 0
+    state = place_state(plan, resume_state(state, checkpointer, resume))
+    row_order = RowOrder(host_array(weight), batch_size)  # no empty batch unless all weights 0
     guard = {"guard_empty_batches": row_order.has_empty_batches}
-    loop = EpochLoop(
-        epoch_fn=jax.jit(make_train_epoch(flat_model, objective, optimizer, batch_size, **guard)),
-        eval_fn=None
-        if val_data is None
-        else jax.jit(make_evaluate(flat_model, objective, eval_chunk_size)),
-        order_fn=lambda epoch: row_order(seed, epoch),
-        rest=flat_model.rest,
-        data=data,
-        weight=weight,
-        val_data=val_data,
-        val_weight=val_weight,
-    )
+    epoch_fn, eval_fn, arrays = compile_run(
+        plan,
+        make_train_epoch(flat_model, objective, optimizer, batch_size, **guard),
+        None if val_data is None else make_evaluate(flat_model, objective, eval_chunk_size),
+        (row_order.n_batches, batch_size),
+        dict(rest=flat_model.rest, data=data, weight=weight, val_data=val_data,
+             val_weight=val_weight),
+    )  # fmt: skip
+    loop = EpochLoop(epoch_fn, eval_fn, lambda epoch: row_order(seed, epoch), **arrays)
 
     def finish(state: TrainState, flat: jax.Array, stopped: bool, timing: dict) -> FitResult:
+        flat, opt_state = local_copy(plan, (flat, state.opt_state))
         return FitResult(
             model=flat_model.merge(flat),
             flat=flat,
-            opt_state=state.opt_state,
+            opt_state=opt_state,
             history=dict(state.history),
             best_epoch=int(state.best_epoch),
             stopped_early=stopped,
