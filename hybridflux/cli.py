@@ -16,6 +16,8 @@ Subcommands:
 - ``hybridflux evaluate RUN --data PATH... [--out DIR]`` — scores of a trained run on data.
 - ``hybridflux calibrate CONFIG [--out DIR] [--set KEY=VALUE ...]`` — Bayesian calibration of
   process parameters (numpyro NUTS/SVI).
+- ``hybridflux benchmark CONFIG [--out DIR] [--set KEY=VALUE ...]`` — the extrapolation
+  benchmark (scenarios × scales × models, results.csv, summary.md, figures).
 - ``hybridflux data inspect PATH...`` — what was read: format, sites, period, variables, QC
   (exit status 2 when a file cannot be read).
 
@@ -79,6 +81,12 @@ def _add_workflow_commands(sub: argparse._SubParsersAction) -> None:
     calibrate.add_argument("--out", help="output directory (default runs/<config name>)")
     _add_overrides(calibrate)
     calibrate.set_defaults(handler=_cmd_calibrate)
+
+    benchmark = sub.add_parser("benchmark", help="extrapolation benchmark of models from a config")
+    benchmark.add_argument("config", help="the YAML benchmark config")
+    benchmark.add_argument("--out", help="output directory (default runs/benchmark_<config name>)")
+    _add_overrides(benchmark)
+    benchmark.set_defaults(handler=_cmd_benchmark)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -164,6 +172,14 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     from hybridflux.calibrate import run_calibration
 
     print(run_calibration(args.config, _default_out(args), args.overrides))
+    return 0
+
+
+def _cmd_benchmark(args: argparse.Namespace) -> int:
+    from hybridflux.benchmark import run_benchmark
+
+    out = args.out or str(Path("runs") / f"benchmark_{Path(args.config).stem}")
+    print(run_benchmark(args.config, out, args.overrides))
     return 0
 
 
