@@ -178,14 +178,24 @@ def _score(data, key, predicted, test, observed, scales, min_years) -> tuple[lis
     return rows, site_frames
 
 
+def _plain(part) -> dict[str, np.ndarray]:
+    return part.data
+
+
+def _with_site(part) -> dict[str, np.ndarray]:
+    """The part's columns plus each row's site index (task-aware models such as TAM-RL)."""
+    return {**part.data, "site": np.asarray(part.site)}
+
+
 def _fit_predict(entry, name, context, parts, log) -> tuple[dict[str, np.ndarray], float]:
     """Build, train and apply one model; a diverged training predicts nothing."""
     train, val, test = parts
     t0 = time.perf_counter()
     try:
         model = build_model(entry, context, name)
-        model.fit(train.data, None if val is None else val.data)
-        predicted = model.predict(test.data)
+        rows = _with_site if getattr(model, "needs_site", False) else _plain
+        model.fit(rows(train), None if val is None else rows(val))
+        predicted = model.predict(rows(test))
     except TrainingDiverged as err:
         log(f"{name} diverged: {err}")
         predicted = {}
