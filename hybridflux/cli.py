@@ -18,6 +18,8 @@ Subcommands:
   process parameters (numpyro NUTS/SVI).
 - ``hybridflux benchmark CONFIG [--out DIR] [--set KEY=VALUE ...]`` — the extrapolation
   benchmark (scenarios × scales × models, results.csv, summary.md, figures).
+- ``hybridflux upscale RUN --grid PATH --out PATH.zarr [--scheduler ADDRESS]`` — gridded,
+  resumable, out-of-core inference with dask.
 - ``hybridflux data inspect PATH...`` — what was read: format, sites, period, variables, QC
   (exit status 2 when a file cannot be read).
 
@@ -87,6 +89,13 @@ def _add_workflow_commands(sub: argparse._SubParsersAction) -> None:
     benchmark.add_argument("--out", help="output directory (default runs/benchmark_<config name>)")
     _add_overrides(benchmark)
     benchmark.set_defaults(handler=_cmd_benchmark)
+
+    upscale = sub.add_parser("upscale", help="apply a trained run to a covariate grid (zarr out)")
+    upscale.add_argument("run", help="run directory of `hybridflux train`")
+    upscale.add_argument("--grid", required=True, help="gridded covariates (zarr or netCDF)")
+    upscale.add_argument("--out", required=True, help="output zarr store (resumable)")
+    upscale.add_argument("--scheduler", help="address of a dask.distributed scheduler")
+    upscale.set_defaults(handler=_cmd_upscale)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -180,6 +189,13 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
 
     out = args.out or str(Path("runs") / f"benchmark_{Path(args.config).stem}")
     print(run_benchmark(args.config, out, args.overrides))
+    return 0
+
+
+def _cmd_upscale(args: argparse.Namespace) -> int:
+    from hybridflux.upscale import run_upscale
+
+    print(run_upscale(args.run, args.grid, args.out, scheduler=args.scheduler))
     return 0
 
 
