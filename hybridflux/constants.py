@@ -23,6 +23,7 @@ __all__ = [
     "AUTOTROPHIC",
     "SOIL_POOLS",
     "ECOSYSTEM",
+    "VAPOUR",
     "PhysicalConstants",
     "RadiationConstants",
     "LUEConstants",
@@ -32,6 +33,7 @@ __all__ = [
     "AutotrophicConstants",
     "SoilPoolConstants",
     "EcosystemConstants",
+    "VapourConstants",
 ]
 
 
@@ -261,3 +263,24 @@ LLOYD_TAYLOR = LloydTaylorConstants()
 AUTOTROPHIC = AutotrophicConstants()
 SOIL_POOLS = SoilPoolConstants()
 ECOSYSTEM = EcosystemConstants()
+
+
+@dataclass(frozen=True)
+class VapourConstants:
+    """Saturation vapour pressure over water, ``e°(T) = a · exp(b·T / (T + c))`` (T in °C).
+
+    Tetens (1930), Z. Geophys. 6, 297–309, in the form of Allen et al. (1998), FAO Irrigation and
+    Drainage Paper 56, eq. 11 (there in kPa with a = 0.6108).
+
+    Attributes:
+        tetens_a: hPa. Saturation vapour pressure at 0 °C, 6.1078.
+        tetens_b: 1. Exponent factor, 17.27.
+        tetens_c: °C. Temperature offset, 237.3.
+    """
+
+    tetens_a: float = 6.1078
+    tetens_b: float = 17.27
+    tetens_c: float = 237.3
+
+
+VAPOUR = VapourConstants()

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from hybridflux.constants import DETAILED, PHYSICAL
+from hybridflux.constants import PHYSICAL, VAPOUR
 
 __all__ = ["open_era5", "era5_daily", "saturation_vapour_pressure"]
 
@@ -58,13 +58,13 @@ def saturation_vapour_pressure(ta):
 
     Reference:
         Tetens (1930); Allen et al. (1998), FAO-56, eq. 11 (a = 6.1078 hPa, b = 17.27,
-        c = 237.3 °C: ``hybridflux.constants.DETAILED``).
+        c = 237.3 °C: ``hybridflux.constants.VAPOUR``).
 
     Example:
         >>> round(float(saturation_vapour_pressure(20.0)), 2)
         23.38
     """
-    c = DETAILED
+    c = VAPOUR
     return c.tetens_a * np.exp(c.tetens_b * ta / (ta + c.tetens_c))
 
 
