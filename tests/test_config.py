@@ -23,7 +23,13 @@ from hybridflux.hybrid.model import HybridModel
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 #: Configs of `hybridflux train` (the other commands' configs have their own loaders).
 CONFIGS = [
-    CONFIG_DIR / name for name in ("demo.yaml", "nee_partition_daily.yaml", "q10_synthetic.yaml")
+    CONFIG_DIR / name
+    for name in (
+        "demo.yaml",
+        "nee_partition_daily.yaml",
+        "q10_synthetic.yaml",
+        "monthly_multisite.yaml",
+    )
 ]
 REQUIRED = [
     ("data", "paths"),

@@ -5,7 +5,7 @@ here (model types, activations, losses, trainable groups, synthetic generators).
 
 Example:
     >>> sorted(MODELS)
-    ['direct_fluxes', 'hybrid_q10', 'lue_q10_nee']
+    ['direct_fluxes', 'hybrid_q10', 'lue_q10_nee', 'tamrl', 'tamrl_hybrid']
 """
 
 from __future__ import annotations
@@ -17,10 +17,13 @@ import jax
 
 from hybridflux.hybrid.models import direct_fluxes, hybrid_q10, lue_q10_nee
 from hybridflux.hybrid.params import TRAIN_JOINT, TRAIN_NETWORKS, TRAIN_PHYSICS
+from hybridflux.hybrid.tamrl import tamrl_film, tamrl_hybrid
 from hybridflux.losses import masked_huber, masked_mse, masked_nse
 
 __all__ = [
     "MODELS",
+    "CATEGORICAL",
+    "IGBP_CLASSES",
     "ACTIVATIONS",
     "LOSSES",
     "TRAINABLE",
@@ -29,13 +32,27 @@ __all__ = [
     "BENCHMARK_MODELS",
 ]
 
-#: Model ``type`` → factory of :mod:`hybridflux.hybrid.models`: the one place that maps
-#: model names to code (STYLE rule 3).
+#: Model ``type`` → factory of :mod:`hybridflux.hybrid.models` (row models, trained by
+#: :func:`hybridflux.training.fit.fit`) or :mod:`hybridflux.hybrid.tamrl` (site models, trained
+#: by episodes, :mod:`hybridflux.runs.episodic`): the one place that maps model names to code
+#: (STYLE rule 3).
 MODELS: dict[str, Callable[..., Any]] = {
     "hybrid_q10": hybrid_q10,
     "lue_q10_nee": lue_q10_nee,
     "direct_fluxes": direct_fluxes,
+    "tamrl": tamrl_film,
+    "tamrl_hybrid": tamrl_hybrid,
 }
+
+#: The 17 IGBP land-cover classes (a fixed list: one-hot columns identical in every data set).
+IGBP_CLASSES: tuple[str, ...] = (
+    "ENF", "EBF", "DNF", "DBF", "MF", "CSH", "OSH", "WSA", "SAV", "GRA", "WET", "CRO", "URB",
+    "CVM", "SNO", "BSV", "WAT",
+)  # fmt: skip
+
+#: Categorical covariate of a site model → (per-site coordinate, classes): ``PFT`` in
+#: ``model.covariates`` stands for the 0/1 columns ``PFT_ENF``, ``PFT_EBF``, ... of ``igbp``.
+CATEGORICAL: dict[str, tuple[str, tuple[str, ...]]] = {"PFT": ("igbp", IGBP_CLASSES)}
 
 #: Activation names accepted where a factory takes an ``activation`` callable.
 ACTIVATIONS: dict[str, Callable] = {

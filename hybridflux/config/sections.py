@@ -13,11 +13,18 @@ import datetime
 import inspect
 import typing
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from hybridflux.config.registry import ACTIVATIONS, LOSSES, MODELS, SYNTHETIC, TRAINABLE
+from hybridflux.config.registry import (
+    ACTIVATIONS,
+    CATEGORICAL,
+    LOSSES,
+    MODELS,
+    SYNTHETIC,
+    TRAINABLE,
+)
 from hybridflux.data.splits import SPLIT_KINDS
 
 __all__ = [
@@ -27,6 +34,7 @@ __all__ = [
     "SyntheticConfig",
     "SplitConfig",
     "TrainConfig",
+    "EpisodesConfig",
     "FluxBalanceConfig",
     "ConstraintsConfig",
     "EvaluateConfig",
@@ -117,8 +125,34 @@ class SplitConfig(_Strict):
         return {"seed": self.seed, "val_fraction": self.val_fraction, **options}
 
 
+class EpisodesConfig(_Strict):
+    """Episodic training of a site model (``train.episodes``), see
+    :func:`hybridflux.training.episodes.fit_episodes`: ``batch_sites`` sites per step, each
+    with ``k_support`` observed support months (none with probability ``zero_shot``); the
+    first ``pretrain_epochs`` epochs train the decoder without modulation.
+
+    Example:
+        >>> EpisodesConfig(batch_sites=4).k_support
+        6
+    """
+
+    batch_sites: int = Field(16, ge=1)
+    k_support: int = Field(6, ge=1)
+    zero_shot: float = Field(0.5, ge=0, le=1)
+    pretrain_epochs: int = Field(0, ge=0)
+
+
+#: Keys of ``train`` that episodic training does not use; they may be left out with episodes.
+_NOT_EPISODIC = {"batch_size": 1, "checkpoint_every": 1}
+
+
 class TrainConfig(_Strict):
-    """Optimisation settings (``train``); see :func:`hybridflux.training.fit.fit`."""
+    """Optimisation settings (``train``); see :func:`hybridflux.training.fit.fit`.
+
+    With ``episodes`` (site models such as ``tamrl``) the steps are site batches
+    (``episodes.batch_sites``), ``batch_size`` and ``checkpoint_every`` are not used (and may
+    be left out), the loss is the episode loss (``loss: mse``) on one device.
+    """
 
     epochs: int = Field(ge=1)
     batch_size: int = Field(ge=1)
@@ -133,6 +167,29 @@ class TrainConfig(_Strict):
     ensemble: int = Field(1, ge=1)
     #: Devices to train on, data-parallel (``null``: every visible device); same numbers as one.
     devices: int | None = Field(None, ge=1)
+    episodes: EpisodesConfig | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _episodic_defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("episodes") is not None:
+            return {**_NOT_EPISODIC, **data}
+        return data
+
+    @model_validator(mode="after")
+    def _episodic_options(self) -> TrainConfig:
+        if self.episodes is None:
+            return self
+        wrong = [f"loss={self.loss!r}"] if self.loss != "mse" else []
+        wrong += [f"devices={self.devices}"] if self.devices not in (None, 1) else []
+        if self.episodes.pretrain_epochs >= self.epochs:
+            wrong.append(f"episodes.pretrain_epochs={self.episodes.pretrain_epochs} >= epochs")
+        if wrong:
+            raise ValueError(
+                f"with train.episodes: {', '.join(wrong)} is not supported (episode loss is "
+                "the scaled masked MSE, one device, pretraining shorter than training)"
+            )
+        return self
 
 
 class FluxBalanceConfig(_Strict):
@@ -175,6 +232,50 @@ class _ModelBase(_Strict):
         return MODELS[self.type](**kwargs, rngs=seed)
 
 
+class _SiteModelBase(_ModelBase):
+    """Shared behaviour of site (TAM-RL) model sections: covariates with categorical names
+    expanded (``PFT`` → ``PFT_ENF``, …, registry ``CATEGORICAL``), trained by episodes."""
+
+    #: Trained by episodes over sites (``train.episodes``), not on rows.
+    episodic: ClassVar[bool] = True
+    covariates: list[str] = Field(min_length=1)
+    embed_dim: int = Field(16, ge=1)
+    hidden: list[int] = Field(default_factory=lambda: [64, 64], min_length=1)
+    encoder_hidden: list[int] = Field(default_factory=lambda: [64, 64], min_length=1)
+
+    def columns(self) -> list[str]:
+        """The covariate columns of the model (categorical covariates as their 0/1 columns)."""
+        out: list[str] = []
+        for name in self.covariates:
+            classes = CATEGORICAL[name][1] if name in CATEGORICAL else None
+            out.extend([name] if classes is None else [f"{name}_{c}" for c in classes])
+        return out
+
+    def build(self, seed: int) -> Any:
+        """The model of this section, its weights initialised from ``seed``."""
+        kwargs = self.model_dump(exclude={"type", "covariates"})
+        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items()}
+        return MODELS[self.type](self.columns(), **kwargs, rngs=int(seed))
+
+
+class _TamRLHybridBase(_SiteModelBase):
+    """Drivers of the task-aware LUE–Q10 decoder (their columns must be covariates)."""
+
+    hidden: list[int] = Field(default_factory=lambda: [32, 32], min_length=1)
+    sw_in: str = "SW_IN_F"
+    ta: str = "TA_F"
+    lai: str | None = None
+
+
+#: Site-model types → the base of their section (their factories take covariates first).
+_SITE_BASES = {"tamrl": _SiteModelBase, "tamrl_hybrid": _TamRLHybridBase}
+
+
+def _site_section(name: str, factory: Callable) -> type[_ModelBase]:
+    doc = f"The ``model`` section of type ``{name}`` (``{factory.__name__}``), a site model."
+    return create_model(name, __base__=_SITE_BASES[name], __doc__=doc, type=(Literal[name], ...))
+
+
 def _field(annotation: Any, default: Any, name: str) -> tuple[Any, Any]:
     """Pydantic field of a factory parameter (sequences as lists: YAML round trips)."""
     if name == "activation":
@@ -198,7 +299,10 @@ def _model_section(name: str, factory: Callable) -> type[_ModelBase]:
     return create_model(name, __base__=_ModelBase, __doc__=doc, type=(Literal[name], ...), **fields)
 
 
-_MODEL_SECTIONS = {name: _model_section(name, factory) for name, factory in MODELS.items()}
+_MODEL_SECTIONS = {
+    name: (_site_section if name in _SITE_BASES else _model_section)(name, factory)
+    for name, factory in MODELS.items()
+}
 ModelConfig = Annotated[
     typing.Union[tuple(_MODEL_SECTIONS.values())],  # noqa: UP007 - built from the registry
     Field(discriminator="type"),

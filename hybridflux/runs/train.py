@@ -165,6 +165,10 @@ def predict_dataset(
     Returns:
         The predictions Dataset (:func:`~hybridflux.runs.pipeline.predictions_dataset`).
     """
+    from hybridflux.runs.episodic import is_episodic, predict_episodic
+
+    if is_episodic(models[0]):  # site models: windows per site, zero-shot
+        return predict_episodic(cfg, models, ds, split, units or target_units(cfg, ds))
     inputs = models[0].inputs
     columns = to_columns(ds, inputs, finite=inputs)
     predicted = predict_columns(models, columns) if len(columns) else {}
@@ -208,7 +212,8 @@ def parameter_covariates(models: Sequence[Any]) -> dict[str, list[str]]:
         >>> parameter_covariates([hybrid_q10()])
         {'Rb': ['SW_POT_sm', 'SW_POT_sm_diff']}
     """
-    return {n: list(s.inputs) for n, s in models[0].sources.items() if isinstance(s, Modulated)}
+    sources = getattr(models[0], "sources", {})  # site models have no sources
+    return {n: list(s.inputs) for n, s in sources.items() if isinstance(s, Modulated)}
 
 
 def train_from_config(
@@ -238,6 +243,10 @@ def train_from_config(
         RunDirError: ``out`` holds another run (or a different config when resuming).
         TrainingDiverged: a non-finite loss (the last good checkpoint is kept).
     """
+    from hybridflux.runs.episodic import is_episodic, train_episodic
+
+    if is_episodic(cfg.model.build(cfg.train.seed)):  # site models: episodes over sites
+        return train_episodic(cfg, out, resume=resume, log=log)
     t0 = time.perf_counter()
     run = RunDir(out)
     say = log or (lambda message: None)

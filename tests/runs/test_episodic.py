@@ -1,0 +1,99 @@
+"""The episodic branch: configs/monthly_multisite.yaml at a tiny size on the monthly sample."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from hybridflux.config import ConfigError, load_config
+from hybridflux.data import read
+from hybridflux.data.sample import sample_paths
+from hybridflux.runs.apply import predict_from_run
+from hybridflux.runs.rundir import RunDir, RunDirError
+from hybridflux.runs.train import train_from_config
+from hybridflux.training.episodes import predict_sites, site_windows
+
+from .conftest import CONFIG_DIR
+
+CONFIG = CONFIG_DIR / "monthly_multisite.yaml"
+FILES = sorted(str(p) for p in sample_paths("monthly"))
+TRAIN, HELD_OUT = FILES[:10], FILES[10:]
+TINY = [
+    f"data.paths=[{','.join(TRAIN)}]",
+    "train.epochs=3",
+    "train.ensemble=2",
+    "train.patience=0",
+    "train.episodes={batch_sites: 4, k_support: 3, zero_shot: 0.5, pretrain_epochs: 1}",
+    "model.hidden=[8]",
+    "model.encoder_hidden=[8]",
+    "model.embed_dim=4",
+    "split.val_fraction=0.2",
+    "output.figures=false",
+]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("episodic") / "run"
+    return train_from_config(load_config(CONFIG, TINY), out)
+
+
+def test_shipped_config_validates_and_rejects_bad_episode_keys():
+    cfg = load_config(CONFIG)
+    assert cfg.train.episodes.k_support == 6 and cfg.model.type == "tamrl"
+    with pytest.raises(ConfigError) as info:
+        load_config(CONFIG, ["train.episodes.k_shot=3"])
+    assert any(p.startswith("train.episodes.k_shot: unknown key") for p in info.value.problems)
+    with pytest.raises(ConfigError, match="train.episodes.zero_shot"):
+        load_config(CONFIG, ["train.episodes.zero_shot=1.5"])
+
+
+def test_run_directory_is_complete(run):
+    names = {p.name for p in run.run_dir.iterdir()}
+    assert {"config.yaml", "metrics.json", "predictions.nc", "checkpoints"} <= names
+    metrics = json.loads((run.run_dir / "metrics.json").read_text())
+    assert {"splits", "sites", "parameters", "timing", "training"} <= set(metrics)
+    assert {"train", "val"} <= set(metrics["splits"])
+    assert metrics["splits"]["train"]["GPP"]["n"] > 0
+    assert metrics["training"]["epochs_run"] == 3
+    pred = run.predictions
+    assert pred["GPP"].dims == ("site", "time")
+    assert pred["GPP"].attrs["units"] == "gC m-2 d-1"
+    nee = pred["NEE"].values
+    ok = np.isfinite(nee)
+    np.testing.assert_allclose(nee[ok], (pred["RECO"] - pred["GPP"]).values[ok], atol=1e-5)
+    with np.load(run.run_dir / "checkpoints" / "model.npz", allow_pickle=False) as npz:
+        assert int(npz["members"]) == 2
+
+
+def test_predict_on_held_out_files_matches_predict_sites(run):
+    pred = predict_from_run(run.run_dir, HELD_OUT)
+    models = RunDir(run.run_dir).load_models()
+    # independent route: read the files, one-hot PFT by hand, group rows by site
+    ds = read(HELD_OUT)
+    covs = models[0].covariates
+    igbp = np.asarray(ds["igbp"].values).astype(str)
+    grids = []
+    for c in covs:
+        if c.startswith("PFT_"):
+            grids.append(np.repeat((igbp == c[4:])[:, None], ds.sizes["time"], 1).astype(float))
+        else:
+            grids.append(ds[c].transpose("site", "time").values)
+    x = np.stack(grids, -1)
+    site, time = np.nonzero(np.isfinite(x).all(-1))
+    rows = {c: x[site, time, j] for j, c in enumerate(covs)}
+    windows, index, _ = site_windows(rows, site, covs)
+    expect = predict_sites(models, windows)
+    for k in ("GPP", "RECO", "NEE"):
+        got = pred[k].values[site[index[index >= 0]], time[index[index >= 0]]]
+        np.testing.assert_allclose(got, expect[k][index >= 0], rtol=1e-5, atol=1e-5)
+    assert np.isnan(pred["GPP"].values[~np.isfinite(x).all(-1)]).all()
+
+
+def test_resume_is_refused_clearly(run):
+    with pytest.raises(RunDirError, match="--resume is not supported"):
+        train_from_config(run.config, run.run_dir, resume=True)
+    with pytest.raises(RunDirError, match="already holds a trained model"):
+        train_from_config(run.config, run.run_dir)
