@@ -46,7 +46,8 @@ def test_outputs_and_results_schema(tiny_run):
     results = pd.read_csv(out / "results.csv")
     assert tuple(results.columns) == COLUMNS
     assert set(results["statistic"]) <= STATISTICS
-    models = ["linear", "gbt", "mlp", "process", "hybrid_lue_q10", "hybrid_nn_balance"]
+    models = list(load_benchmark_config(CONFIG, TINY).models)
+    assert {"linear", "gbt", "mlp", "process", "hybrid_lue_q10", "tamrl"} <= set(models)
     rmse = results[results["statistic"] == "rmse_median"]
     for model in models:
         for scenario in ("temporal",):
@@ -182,4 +183,5 @@ def test_the_whole_shipped_config_at_a_tiny_size(tmp_path):
         "temperature",
     }
     assert results.query("statistic == 'rmse_median'")["value"].notna().all()
-    assert len(results.query("statistic == 'rmse_median'")) == 6 * 5 * 3 * len(SCALES)
+    n_models = len(load_benchmark_config(CONFIG, TINY).models)  # 7 with TAM-RL
+    assert len(results.query("statistic == 'rmse_median'")) == n_models * 5 * 3 * len(SCALES)
