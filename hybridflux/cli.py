@@ -97,6 +97,13 @@ def _add_workflow_commands(sub: argparse._SubParsersAction) -> None:
     upscale.add_argument("--scheduler", help="address of a dask.distributed scheduler")
     upscale.set_defaults(handler=_cmd_upscale)
 
+    emulator = sub.add_parser("emulator", help="pretrain a process-model emulator, speed-up")
+    emulator.add_argument("config", help="the YAML emulator config")
+    emulator.add_argument("--out", help="output directory (default runs/<config name>)")
+    emulator.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    _add_overrides(emulator)
+    emulator.set_defaults(handler=_cmd_emulator)
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``hybridflux`` command."""
@@ -196,6 +203,13 @@ def _cmd_upscale(args: argparse.Namespace) -> int:
     from hybridflux.upscale import run_upscale
 
     print(run_upscale(args.run, args.grid, args.out, scheduler=args.scheduler))
+    return 0
+
+
+def _cmd_emulator(args: argparse.Namespace) -> int:
+    from hybridflux.emulator import run_emulator
+
+    print(run_emulator(args.config, _default_out(args), args.overrides, resume=args.resume))
     return 0
 
 

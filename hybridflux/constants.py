@@ -284,3 +284,147 @@ class VapourConstants:
 
 
 VAPOUR = VapourConstants()
+
+
+@dataclass(frozen=True)
+class DetailedModelConstants:
+    """Hourly, vertically resolved ecosystem model with microbial soil carbon (detailed model).
+
+    Defaults of :mod:`hybridflux.process.detailed`: a DALEC-like canopy with a labile pool and
+    maintenance/growth respiration over a 10-layer MIMICS/Millennial-like soil (litter, microbes,
+    particulate and mineral-associated organic matter per layer; Michaelis–Menten uptake;
+    Arrhenius temperature, moisture and depth scalars; bioturbation). Rates are per day at the
+    reference temperature, converted to the hourly step by the model.
+
+    Attributes:
+        n_layers: 1. Soil layers, 10 (CLM4.5 uses 10 biogeochemically active layers, Koven et
+            al. 2013, Biogeosciences 10, 7109–7131).
+        top_thickness: m. Thickness of the top layer, 0.02.
+        thickness_growth: 1. Ratio of successive layer thicknesses, 1.35 (10 layers → 1.09 m;
+            geometric layering as in CLM, Oleson et al. 2013, NCAR/TN-503+STR, §6.1).
+        steps_per_day: 1. Model steps per day, 24 (hourly).
+        k_labile: d-1. Labile → growth flux rate, 0.1 (labile residence ~10 d; DALEC labile
+            pool, Bloom & Williams 2015, Biogeosciences 12, 1299–1315).
+        r_maint: gC gC-1 d-1. Maintenance respiration of living tissue at 20 °C, 0.002
+            (Ryan 1991, Ecol. Appl. 1, 157–167: 0.0011–0.0027 for foliage at C:N ≈ 40–50).
+        q10_maint: 1. Q10 of maintenance respiration, 2.0 (Ryan 1991).
+        labile_half: gC m-2. Half-saturation of maintenance respiration in the available labile
+            carbon (substrate limitation: respiration slows as reserves empty, so a drought
+            does not starve the plant to death), 5.0 (Thornley & Cannell 2000, Ann. Bot. 85,
+            55–67, substrate-dependent respiration; value assumed).
+        live_wood_fraction: 1. Respiring (sapwood) fraction of wood carbon, 0.02 (assumed; CLM
+            keeps live stem ≈ 1–5 % of stem carbon).
+        growth_resp_fraction: 1. Growth respiration per unit carbon allocated, 0.25 (Ryan 1991).
+        f_foliage: 1. Fraction of growth allocated to foliage, 0.3 (DALEC, Williams et al. 2005).
+        f_root: 1. Fraction of growth allocated to fine roots, 0.3 (DALEC: 0.43 of the rest).
+        k_foliage: d-1. Foliage turnover, 1.37e-3 (2-year leaf lifespan of evergreen foliage,
+            within the 1–6 yr of conifers, Reich, Walters & Ellsworth 1997, PNAS 94,
+            13730–13734; DALEC's ponderosa pine fit 2.66e-3, Williams et al. 2005).
+        k_root: d-1. Fine-root turnover, 2.48e-3 (DALEC, Williams et al. 2005).
+        k_wood: d-1. Wood turnover, 5.5e-5 (≈ 50 yr; Carvalhais et al. 2014, Nature 514,
+            213–217, forest vegetation turnover times of decades).
+        sla: m2 gC-1. Specific leaf area per carbon, 1/111 (DALEC LMA, Williams et al. 2005).
+        lignin_n: 1. Lignin:N ratio of litter, 25 (Parton et al. 1987; MIMICS fMET input).
+        fmet_intercept: 1. fMET = a − b·lignin:N, a = 0.85 (Parton et al. 1987, Soil Sci. Soc.
+            Am. J. 51, 1173–1179; Wieder et al. 2014, MIMICS).
+        fmet_slope: 1. b = 0.013 (Parton et al. 1987).
+        root_beta: 1. Jackson root profile Y = 1 − β^d (d in cm), 0.966 (temperate deciduous
+            forest, Jackson et al. 1996, Oecologia 108, 389–411).
+        v_met: d-1. Max. microbial uptake of metabolic litter per gC microbes at 20 °C, 0.3.
+        v_str: d-1. Same for structural litter, 0.1.
+        v_pom: d-1. Same for particulate organic matter, 0.1 (Vmax ordering LITm > LITs ≈
+            SOMa of MIMICS, Wieder et al. 2014, Biogeosciences 11, 3899–3917, Table A1).
+        km_met: gC m-3. Half-saturation concentration of metabolic litter at 20 °C, 5000.
+        km_str: gC m-3. Same for structural litter, 5000.
+        km_pom: gC m-3. Same for POM, 50000 (Km of SOM ≫ litter, Wieder et al. 2014).
+        ea_vmax: J mol-1. Arrhenius activation energy of Vmax, 47000 (Allison et al. 2010,
+            Nat. Geosci. 3, 336–340).
+        ea_km: J mol-1. Arrhenius activation energy of Km, 30000 (Allison et al. 2010).
+        t_ref: °C. Reference temperature of Vmax, Km, CUE and maintenance, 20.
+        gas_constant: J mol-1 K-1. Molar gas constant R, 8.314462618 (CODATA 2018).
+        cue_met: 1. Carbon-use efficiency on metabolic litter at t_ref, 0.55 (MIMICS).
+        cue_str: 1. On structural litter, 0.3 (MIMICS 0.25–0.35).
+        cue_pom: 1. On POM, 0.45 (Allison et al. 2010: 0.63 − 0.016·(T − 20) for all).
+        cue_slope: °C-1. CUE decline with temperature, 0.012 (Allison et al. 2010: 0.016).
+        k_mic: d-1. Microbial turnover at the reference density, 0.015 (MIMICS τ_r = 5.2e-4
+            h-1 ≈ 0.0125 d-1, Wieder et al. 2015, Glob. Biogeochem. Cycles 29, 1782–1800).
+        mic_ref: gC m-3. Reference microbial density of the density-dependent (β = 2) turnover
+            ``k_mic·(c_B/mic_ref)·B``, 500 (Georgiou et al. 2017, Nat. Commun. 8, 1223).
+        f_maom: 1. Fraction of microbial necromass sorbed to minerals when MAOM is empty, 0.6
+            (Millennial v2, Abramoff et al. 2022, Soil Biol. Biochem. 164, 108466).
+        q_max: gC m-3. Mineral sorption capacity (Langmuir maximum), 45000 (86 gC per kg of
+            silt+clay, Georgiou et al. 2022, Nat. Commun. 13, 3797, at 40 % silt+clay and bulk
+            density 1300 kg m-3).
+        k_des: d-1. MAOM desorption to POM at 20 °C, 1e-4 (≈ 27 yr; Millennial v2 order).
+        depth_efold: m. e-folding depth of the decomposition depth scalar exp(−z/z_τ), 1.0
+            (Koven et al. 2013, Biogeosciences 10, 7109–7131, use 0.5; a deeper z_τ shortens
+            the spin-up of the deepest layers).
+        w_half: 1. Relative water at which the moisture scalar (1 + w)·W/(w + W) is 1/2 of
+            its value at W = 1 when w ≪ 1, 0.2 (saturating moisture response, Moyano et al.
+            2013, Biogeosciences 10, 3961–3981).
+        bioturbation: m2 d-1. Diffusion of litter, POM and MAOM between layers, 2.74e-7
+            (1 cm2 yr-1, Koven et al. 2013).
+        thermal_diffusivity: m2 s-1. Soil thermal diffusivity, 5e-7 (Campbell & Norman 1998,
+            An Introduction to Environmental Biophysics, ch. 8, moist mineral soil).
+        deep_thermal_thickness: m. Thermal-only layer below the carbon layers (heat reservoir
+            damping the annual wave; annual damping depth ≈ 2.2 m at κ = 5e-7), 3.0.
+        ta_range: °C. Default diurnal air-temperature range (max − min), 10.
+        t_max_hour: h. Local solar time of the daily temperature maximum, 15.
+        spinup_tol: 1 per century. Largest relative change of a pool kind per century at which
+            the spin-up counts as converged, 0.01 (1 % per 100 yr).
+        pool_floor: gC m-2. Pools smaller than this are compared against it in the spin-up
+            criterion, 1.0.
+    """
+
+    n_layers: int = 10
+    top_thickness: float = 0.02
+    thickness_growth: float = 1.35
+    steps_per_day: int = 24
+    k_labile: float = 0.1
+    r_maint: float = 0.002
+    q10_maint: float = 2.0
+    labile_half: float = 5.0
+    live_wood_fraction: float = 0.02
+    growth_resp_fraction: float = 0.25
+    f_foliage: float = 0.3
+    f_root: float = 0.3
+    k_foliage: float = 1.37e-3
+    k_root: float = 2.48e-3
+    k_wood: float = 5.5e-5
+    sla: float = field(default=1.0 / 111.0)
+    lignin_n: float = 25.0
+    fmet_intercept: float = 0.85
+    fmet_slope: float = 0.013
+    root_beta: float = 0.966
+    v_met: float = 0.3
+    v_str: float = 0.1
+    v_pom: float = 0.1
+    km_met: float = 5000.0
+    km_str: float = 5000.0
+    km_pom: float = 50000.0
+    ea_vmax: float = 47000.0
+    ea_km: float = 30000.0
+    t_ref: float = 20.0
+    gas_constant: float = 8.314462618
+    cue_met: float = 0.55
+    cue_str: float = 0.3
+    cue_pom: float = 0.45
+    cue_slope: float = 0.012
+    k_mic: float = 0.015
+    mic_ref: float = 500.0
+    f_maom: float = 0.6
+    q_max: float = 45000.0
+    k_des: float = 1e-4
+    depth_efold: float = 1.0
+    w_half: float = 0.2
+    bioturbation: float = 1e-4 / 365.0
+    thermal_diffusivity: float = 5e-7
+    deep_thermal_thickness: float = 3.0
+    ta_range: float = 10.0
+    t_max_hour: float = 15.0
+    spinup_tol: float = 0.01
+    pool_floor: float = 1.0
+
+
+DETAILED = DetailedModelConstants()
+__all__ += ["DETAILED", "DetailedModelConstants"]
