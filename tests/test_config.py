@@ -115,6 +115,20 @@ def test_model_keys_are_those_of_the_factory():
     assert isinstance(model, HybridModel) and "TA_F" in model.inputs
 
 
+@pytest.mark.parametrize("kind", ["hybrid_q10", "lue_q10_nee", "direct_fluxes"])
+def test_model_activation_is_a_config_key_that_reaches_the_networks(kind):
+    import jax
+
+    cfg = parse_config(_raw(model={"type": kind, "activation": "gelu"}))
+    model = cfg.model.build(seed=0)
+    nets = [s.net for s in model.sources.values() if hasattr(s, "net")]
+    assert nets and all(net.activation is jax.nn.gelu for net in nets)
+    assert parse_config(_raw(model={"type": kind})).model.activation == "tanh"
+    assert _problems(_raw(model={"type": kind, "activation": "swish2"}))[0].startswith(
+        "model.activation"
+    )
+
+
 def test_wrong_values_name_the_key():
     raw = _raw()
     raw["train"]["epochs"] = 0

@@ -180,6 +180,7 @@ def hybrid_q10(
     q10_bounds: tuple[float, float] = (0.5, 5.0),
     rb_init: float = Q10_RESPIRATION.r_base,
     hidden: Sequence[int] = (16, 16),
+    activation: Callable[[jax.Array], jax.Array] = jax.nn.tanh,
     rngs: nnx.Rngs | int = 0,
 ) -> HybridModel:
     """The hybrid Q10 model ``RECO = R_b(x) · Q10^((T − 15)/10)`` with a global Q10.
@@ -196,6 +197,7 @@ def hybrid_q10(
         q10_bounds: ``(lo, hi)`` of Q10.
         rb_init: starting level of R_b in gC m-2 d-1.
         hidden: hidden widths of the R_b network.
+        activation: hidden-layer activation (configs: ``tanh``, ``relu``, ``gelu``, ...).
         rngs: ``nnx.Rngs`` or an integer seed.
 
     Returns:
@@ -209,7 +211,8 @@ def hybrid_q10(
         >>> model.inputs, round(float(model.sources["Q10"].value), 3)
         (('TA_F', 'SW_POT_sm', 'SW_POT_sm_diff'), 2.0)
     """
-    rb = Modulated(covariates, 0.0, hidden=hidden, init=rb_init, rngs=_rngs(rngs))
+    net = dict(hidden=hidden, activation=activation)
+    rb = Modulated(covariates, 0.0, init=rb_init, rngs=_rngs(rngs), **net)
     return HybridModel(
         _partial(q10_reco_process, ta=ta),
         {"Rb": rb, "Q10": Global(q10_init, *q10_bounds)},
@@ -232,6 +235,7 @@ def lue_q10_nee(
     q10_bounds: tuple[float, float] = (0.5, 5.0),
     rb_init: float = Q10_RESPIRATION.r_base,
     hidden: Sequence[int] = (16, 16),
+    activation: Callable[[jax.Array], jax.Array] = jax.nn.tanh,
     rngs: nnx.Rngs | int = 0,
 ) -> HybridModel:
     """NEE-partitioning hybrid model: LUE GPP and Q10 RECO, ``NEE = RECO − GPP``.
@@ -255,6 +259,7 @@ def lue_q10_nee(
         q10_bounds: ``(lo, hi)`` of Q10.
         rb_init: starting level of R_b in gC m-2 d-1.
         hidden: hidden widths of both networks.
+        activation: hidden-layer activation of both networks.
         rngs: ``nnx.Rngs`` or an integer seed.
 
     Returns:
@@ -271,10 +276,10 @@ def lue_q10_nee(
         raise ValueError("Give at most one of fapar= and lai= (the fAPAR source).")
     if eps_bounds[0] < 0:
         raise ValueError(f"eps_bounds must be non-negative (GPP >= 0), got {eps_bounds}.")
-    rngs = _rngs(rngs)
+    rngs, net = _rngs(rngs), dict(hidden=hidden, activation=activation)
     sources = {
-        "eps": Modulated(gpp_covariates, *eps_bounds, hidden=hidden, init=eps_init, rngs=rngs),
-        "Rb": Modulated(rb_covariates, 0.0, hidden=hidden, init=rb_init, rngs=rngs),
+        "eps": Modulated(gpp_covariates, *eps_bounds, init=eps_init, rngs=rngs, **net),
+        "Rb": Modulated(rb_covariates, 0.0, init=rb_init, rngs=rngs, **net),
         "Q10": Global(q10_init, *q10_bounds),
     }
     drivers = tuple(c for c in (sw_in, ta, fapar, lai) if c is not None)
@@ -288,6 +293,7 @@ def direct_fluxes(
     hidden: Sequence[int] = (16, 16),
     gpp_init: float = 2.0,
     reco_init: float = Q10_RESPIRATION.r_base,
+    activation: Callable[[jax.Array], jax.Array] = jax.nn.tanh,
     rngs: nnx.Rngs | int = 0,
 ) -> HybridModel:
     """GPP and RECO as non-negative MLP outputs (softplus heads), ``NEE = RECO − GPP``.
@@ -299,6 +305,7 @@ def direct_fluxes(
         hidden: hidden widths of both networks.
         gpp_init: starting level of GPP in gC m-2 d-1.
         reco_init: starting level of RECO in gC m-2 d-1.
+        activation: hidden-layer activation of both networks.
         rngs: ``nnx.Rngs`` or an integer seed.
 
     Returns:
@@ -311,9 +318,9 @@ def direct_fluxes(
         >>> sorted(direct_fluxes(rngs=0).sources)
         ['GPP', 'RECO']
     """
-    rngs = _rngs(rngs)
+    rngs, net = _rngs(rngs), dict(hidden=hidden, activation=activation)
     sources = {
-        "GPP": Modulated(covariates, 0.0, hidden=hidden, init=gpp_init, rngs=rngs),
-        "RECO": Modulated(covariates, 0.0, hidden=hidden, init=reco_init, rngs=rngs),
+        "GPP": Modulated(covariates, 0.0, init=gpp_init, rngs=rngs, **net),
+        "RECO": Modulated(covariates, 0.0, init=reco_init, rngs=rngs, **net),
     }
     return HybridModel(direct_process, sources, ("NEE", "GPP", "RECO"))
