@@ -63,13 +63,22 @@ def _add_run_commands(sub: argparse._SubParsersAction) -> None:
     predict.add_argument("run", help="run directory of `hybridflux train`")
     predict.add_argument("--data", nargs="+", required=True, help="data files or globs")
     predict.add_argument("--out", required=True, help="netCDF file to write")
+    _add_few_shot(predict)
     predict.set_defaults(handler=_cmd_predict)
 
     evaluate = sub.add_parser("evaluate", help="scores of a trained run on data files")
     evaluate.add_argument("run", help="run directory of `hybridflux train`")
     evaluate.add_argument("--data", nargs="+", required=True, help="data files or globs")
     evaluate.add_argument("--out", help="folder for metrics.json, predictions.nc and figures/")
+    _add_few_shot(evaluate)
     evaluate.set_defaults(handler=_cmd_evaluate)
+
+
+def _add_few_shot(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--k-shot", type=int, default=0, metavar="K",
+                        help="TAM-RL runs: K observed months per site as few-shot support "
+                             "(0: zero-shot)")  # fmt: skip
+    parser.add_argument("--support-seed", type=int, default=0, help="seed of the support draw")
 
 
 def _add_overrides(parser: argparse.ArgumentParser) -> None:
@@ -163,7 +172,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from hybridflux.runs.apply import predict_from_run
     from hybridflux.runs.rundir import RunDir
 
-    predictions = predict_from_run(args.run, args.data)
+    predictions = predict_from_run(args.run, args.data, k_shot=args.k_shot, seed=args.support_seed)
     path = RunDir(args.run).write_predictions(predictions, args.out)
     print(f"predictions of {', '.join(map(str, predictions.data_vars))} written to {path}")
     return 0
@@ -173,7 +182,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from hybridflux.runs.apply import evaluate_from_run
     from hybridflux.runs.metrics import format_metrics
 
-    metrics = evaluate_from_run(args.run, args.data, args.out)
+    metrics = evaluate_from_run(
+        args.run, args.data, args.out, k_shot=args.k_shot, seed=args.support_seed
+    )
     print(format_metrics(metrics, ("all",)))
     if args.out:
         print(f"metrics, predictions and figures written to {args.out}")

@@ -25,10 +25,11 @@ from typing import Any
 import xarray as xr
 
 from hybridflux.config import resolve_paths
+from hybridflux.runs.episodic import is_episodic
 from hybridflux.runs.figures import write_figures
 from hybridflux.runs.metrics import compute_metrics, metrics_json
 from hybridflux.runs.pipeline import load_dataset
-from hybridflux.runs.rundir import RunDir, atomic_write_text
+from hybridflux.runs.rundir import RunDir, RunDirError, atomic_write_text
 from hybridflux.runs.train import (
     observed_pairs,
     parameter_covariates,
@@ -39,21 +40,34 @@ from hybridflux.runs.train import (
 __all__ = ["predict_from_run", "evaluate_from_run"]
 
 
-def _prepared(run: RunDir, paths: Sequence[str]) -> tuple[Any, list[Any], xr.Dataset]:
+def _prepared(
+    run: RunDir, paths: Sequence[str], k_shot: int = 0
+) -> tuple[Any, list[Any], xr.Dataset]:
     cfg = run.read_config()
     models = run.load_models(cfg)
+    if k_shot and not is_episodic(models[0]):
+        raise RunDirError(
+            f"{run.path}: --k-shot needs a site model (model.type tamrl or tamrl_hybrid); "
+            f"this run's model is {cfg.model.type}"
+        )
     files = resolve_paths(list(paths), Path.cwd())
     data = cfg.data.model_copy(update={"period": None})  # new data: all their records
     ds = load_dataset(data, observed=list(observed_pairs(cfg).values()), paths=files)
     return cfg, models, ds
 
 
-def predict_from_run(run: str | os.PathLike, paths: Sequence[str]) -> xr.Dataset:
+def predict_from_run(
+    run: str | os.PathLike, paths: Sequence[str], *, k_shot: int = 0, seed: int = 0
+) -> xr.Dataset:
     """Predictions of a trained run on the data files ``paths``.
 
     Args:
         run: the run directory of ``hybridflux train``.
         paths: data files or globs (relative to the working directory) or ``sample:NAME``.
+        k_shot: site models (TAM-RL) only: use ``k_shot`` observed months of each site in
+            ``paths`` as its few-shot support (marked in the ``support`` variable); 0 is
+            zero-shot (covariates only).
+        seed: seed of the support draw.
 
     Returns:
         Dims ``(site, time)``: the model's outputs (``GPP``/``RECO``/``NEE``) in the units of
@@ -64,12 +78,18 @@ def predict_from_run(run: str | os.PathLike, paths: Sequence[str]) -> xr.Dataset
         DataError: unreadable data or a model input missing from them.
     """
     rundir = RunDir(run)
-    cfg, models, ds = _prepared(rundir, paths)
-    return predict_dataset(cfg, models, ds, split=None, units=_units(rundir, cfg, ds))
+    cfg, models, ds = _prepared(rundir, paths, k_shot)
+    units = _units(rundir, cfg, ds)
+    return predict_dataset(cfg, models, ds, split=None, units=units, k_shot=k_shot, seed=seed)
 
 
 def evaluate_from_run(
-    run: str | os.PathLike, paths: Sequence[str], out: str | os.PathLike | None = None
+    run: str | os.PathLike,
+    paths: Sequence[str],
+    out: str | os.PathLike | None = None,
+    *,
+    k_shot: int = 0,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Score a trained run on the data files ``paths`` (all their records).
 
@@ -77,19 +97,27 @@ def evaluate_from_run(
         run: the run directory.
         paths: data files, globs or ``sample:NAME``.
         out: if given, a folder for ``metrics.json``, ``predictions.nc`` and ``figures/``.
+        k_shot, seed: few-shot support of site models (see `predict_from_run`); the support
+            months are left out of the scores (``metrics["k_shot"]`` records it).
 
     Returns:
         ``{"splits": {"all": {VAR: {rmse, r2, bias, n}}}, "sites": ..., "compared_with": ...,
         "parameters": ..., "run": ..., "data": ...}``.
     """
     rundir = RunDir(run)
-    cfg, models, ds = _prepared(rundir, paths)
+    cfg, models, ds = _prepared(rundir, paths, k_shot)
     pairs = observed_pairs(cfg)
-    predictions = predict_dataset(cfg, models, ds, split=None, units=_units(rundir, cfg, ds))
-    metrics = compute_metrics(predictions, ds, pairs, split=None)
+    units = _units(rundir, cfg, ds)
+    predictions = predict_dataset(cfg, models, ds, None, units, k_shot=k_shot, seed=seed)
+    scored = ds
+    if "support" in predictions:  # the support months were seen: not scored
+        seen = predictions["support"].values.astype(bool)
+        scored = ds.assign({c: ds[c].where(~seen) for c in pairs.values() if c in ds})
+    metrics = compute_metrics(predictions, scored, pairs, split=None)
     metrics["parameters"] = {k.lower(): float(predictions[k]) for k in _scalars(predictions)}
     metrics["run"] = str(Path(run).resolve())
     metrics["data"] = list(paths)
+    metrics["k_shot"] = {"k": k_shot, "seed": seed, "support_excluded_from_scores": bool(k_shot)}
     if out is not None:
         target = RunDir(out)
         target.path.mkdir(parents=True, exist_ok=True)

@@ -134,7 +134,8 @@ def predict_episodic(
         seed: seed of the support draw.
 
     Returns:
-        Predictions on ``(site, time)`` (:func:`~hybridflux.runs.pipeline.predictions_dataset`).
+        Predictions on ``(site, time)`` (:func:`~hybridflux.runs.pipeline.predictions_dataset`);
+        with ``k_shot``, also ``support`` (1 where the month was a support month, else 0).
     """
     ds = with_categorical(ds, models[0].covariates)
     windows, index, cols = site_rows(cfg, models[0], ds)
@@ -145,7 +146,15 @@ def predict_episodic(
         support = support_masks(np.asarray(windows.obs), np.random.default_rng(seed), k_shot, 0.0)
     grids = predict_sites(models, windows, support)
     predicted = {k: to_rows(grids[k], index, len(cols)) for k in FLUXES}
-    return predictions_dataset(ds, cols, predicted, units=units, split=split)
+    out = predictions_dataset(ds, cols, predicted, units=units, split=split)
+    if support is not None:
+        rows = to_rows(support.astype(float), index, len(cols))
+        grid = np.zeros((ds.sizes["site"], ds.sizes["time"]), np.int8)
+        grid[cols.site, cols.time] = np.nan_to_num(rows).astype(np.int8)
+        out["support"] = (("site", "time"), grid, {
+            "long_name": f"few-shot support month ({k_shot} per site, seed {seed})",
+            "flag_values": [0, 1], "flag_meanings": "predicted support"})  # fmt: skip
+    return out
 
 
 def _check(cfg: Config, run: RunDir, resume: bool) -> None:

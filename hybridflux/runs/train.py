@@ -152,6 +152,8 @@ def predict_dataset(
     ds: xr.Dataset,
     split: Split | None,
     units: str | None = None,
+    k_shot: int = 0,
+    seed: int = 0,
 ) -> xr.Dataset:
     """Predictions of the model(s) on every cell of ``ds`` whose inputs are finite.
 
@@ -161,14 +163,25 @@ def predict_dataset(
         ds: the prepared data.
         split: the split (recorded as ``split`` codes), or ``None``.
         units: units of the flux outputs; default those of the target column in ``ds``.
+        k_shot: few-shot support months per site (site models only; 0: zero-shot).
+        seed: seed of the support draw.
 
     Returns:
         The predictions Dataset (:func:`~hybridflux.runs.pipeline.predictions_dataset`).
+
+    Raises:
+        ValueError: ``k_shot`` for a model that is not a site model.
     """
     from hybridflux.runs.episodic import is_episodic, predict_episodic
 
-    if is_episodic(models[0]):  # site models: windows per site, zero-shot
-        return predict_episodic(cfg, models, ds, split, units or target_units(cfg, ds))
+    if is_episodic(models[0]):  # site models: windows per site, zero- or few-shot
+        units = units or target_units(cfg, ds)
+        return predict_episodic(cfg, models, ds, split, units, k_shot=k_shot, seed=seed)
+    if k_shot:
+        raise ValueError(
+            f"k_shot={k_shot}: few-shot prediction needs a site model (model.type tamrl or "
+            f"tamrl_hybrid); this run's model is {cfg.model.type}"
+        )
     inputs = models[0].inputs
     columns = to_columns(ds, inputs, finite=inputs)
     predicted = predict_columns(models, columns) if len(columns) else {}

@@ -97,3 +97,38 @@ def test_resume_is_refused_clearly(run):
         train_from_config(run.config, run.run_dir, resume=True)
     with pytest.raises(RunDirError, match="already holds a trained model"):
         train_from_config(run.config, run.run_dir)
+
+
+def test_few_shot_from_the_cli_uses_k_months_per_site_and_scores_the_rest(run, tmp_path, capsys):
+    from hybridflux.cli import main
+    from hybridflux.runs.apply import evaluate_from_run
+
+    zero = predict_from_run(run.run_dir, HELD_OUT)
+    few = predict_from_run(run.run_dir, HELD_OUT, k_shot=3, seed=1)
+    support = few["support"].values
+    assert "support" not in zero
+    observed = np.isfinite(read(HELD_OUT)["GPP_NT_VUT_REF"].transpose("site", "time").values)
+    assert (support.sum(1) == np.minimum(3, observed.sum(1))).all()  # k observed months
+    assert not support[~observed].any()
+    assert not np.allclose(few["GPP"].values, zero["GPP"].values, equal_nan=True)  # embedding
+    again = predict_from_run(run.run_dir, HELD_OUT, k_shot=3, seed=1)
+    np.testing.assert_array_equal(again["GPP"].values, few["GPP"].values)
+    metrics = evaluate_from_run(run.run_dir, HELD_OUT, k_shot=3, seed=1)
+    n_all = evaluate_from_run(run.run_dir, HELD_OUT)["splits"]["all"]["GPP"]["n"]
+    assert metrics["splits"]["all"]["GPP"]["n"] == n_all - int(support.sum())
+    assert metrics["k_shot"] == {"k": 3, "seed": 1, "support_excluded_from_scores": True}
+    out = tmp_path / "few.nc"
+    args = ["predict", str(run.run_dir), "--data", *HELD_OUT, "--out", str(out), "--k-shot", "3"]
+    assert main(args) == 0 and out.is_file()
+    capsys.readouterr()
+
+
+def test_k_shot_on_a_row_model_is_a_clear_user_error(tmp_path, capsys):
+    from hybridflux.cli import main
+    from hybridflux.demo import demo_config
+
+    row = train_from_config(demo_config(["train.epochs=1", "output.figures=false"]), tmp_path / "r")
+    code = main(["predict", str(row.run_dir), "--data", "sample:fr-pue-daily",
+                 "--out", str(tmp_path / "p.nc"), "--k-shot", "2"])  # fmt: skip
+    assert code == 2 and "--k-shot needs a site model" in capsys.readouterr().err
+    assert not (tmp_path / "p.nc").exists()
