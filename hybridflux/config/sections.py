@@ -71,22 +71,55 @@ class SyntheticConfig(_Strict):
     and ``seed`` are passed to it (``q10_respiration``: Cohrs et al. 2024, RECO_syn).
     """
 
-    generator: Literal[tuple(SYNTHETIC)] = "q10_respiration"
-    q10: float = Field(1.5, gt=0)
-    noise: float = Field(0.0, ge=0)
-    seed: int = 0
+    generator: Literal[tuple(SYNTHETIC)] = Field(
+        "q10_respiration",
+        description="Generator of the synthetic targets; `q10_respiration` adds `RECO_syn` "
+        "and the true base respiration `RB_syn` (gC m-2 d-1).",
+    )
+    q10: float = Field(1.5, gt=0, description="True temperature sensitivity Q10 (1).")
+    noise: float = Field(
+        0.0, ge=0, description="σ of the multiplicative Gaussian noise (1): 0.1 for 10 %."
+    )
+    seed: int = Field(0, description="Seed of the noise.")
 
 
 class DataConfig(_Strict):
     """Where the data come from and how they are prepared (``data``)."""
 
-    paths: list[str] = Field(min_length=1)
-    time_step: Literal["HH", "HR", "DD", "WW", "MM", "YY"] | None = None
-    period: tuple[datetime.date, datetime.date] | None = None
-    qc_threshold: float | None = None
-    qc_drivers: bool = False
-    features: list[str] = []
-    synthetic: SyntheticConfig | None = None
+    paths: list[str] = Field(
+        min_length=1,
+        description="Data files or glob patterns, relative to the config file's folder (or "
+        "absolute), or a bundled sample written `sample:NAME` (e.g. `sample:fr-pue-daily`).",
+    )
+    time_step: Literal["HH", "HR", "DD", "WW", "MM", "YY"] | None = Field(
+        None,
+        description="Time step every file must have (half-hourly, hourly, daily, weekly, "
+        "monthly, yearly); null: that of the first file, the others the same.",
+    )
+    period: tuple[datetime.date, datetime.date] | None = Field(
+        None,
+        description="`[first day, last day]` of the records used (applied after the derived "
+        "features, so that windowed features are complete at its edges); null: all.",
+    )
+    qc_threshold: float | None = Field(
+        None,
+        description="QC rule of `hybridflux.data.apply_qc`: highest accepted flag for HH/HR "
+        "(0–3, default 1), lowest fraction of good records for DD and coarser (0–1, default "
+        "0.5); null: the default of the time step.",
+    )
+    qc_drivers: bool = Field(
+        False,
+        description="Also QC-filter the model inputs (by default only targets and references; "
+        "gap-filled drivers are usually wanted).",
+    )
+    features: list[str] = Field(
+        [],
+        description="Derived features to add (`hybridflux.data.add_features`), e.g. "
+        "`SW_POT_sm`, `SW_POT_sm_diff`, `P_ANT_30`.",
+    )
+    synthetic: SyntheticConfig | None = Field(
+        None, description="Synthetic targets generated on the real drivers; null: none."
+    )
 
 
 #: Split kind → its options (parameters of the kind's function in hybridflux.data.splits).
@@ -99,15 +132,47 @@ _SPLIT_OPTIONS = {
 class SplitConfig(_Strict):
     """Train/validation/test split (``split``), see :func:`hybridflux.data.make_split`."""
 
-    kind: Literal[tuple(SPLIT_KINDS)]
-    test_years: list[int] | None
-    test_sites: list[str] | None
-    val_fraction: float = Field(0.0, ge=0, lt=1)
-    seed: int = 0
-    test_fraction: float | None = Field(None, ge=0, lt=1)
-    by: Literal["random", "igbp", "climate"] | None = None
-    test_count: int | None = Field(None, ge=0)
-    variable: str | None = None
+    kind: Literal[tuple(SPLIT_KINDS)] = Field(
+        description="`none` (everything trains), `temporal` (held-out years per site), "
+        "`spatial` (held-out sites) or `temperature` (the warmest sites held out)."
+    )
+    test_years: list[int] | None = Field(
+        description="temporal: the calendar years held out (null: the last `test_fraction` "
+        "of each site's years); must be null for the other kinds."
+    )
+    test_sites: list[str] | None = Field(
+        description="spatial: the site IDs held out (null: chosen by `test_fraction` and "
+        "`by`); must be null for the other kinds."
+    )
+    val_fraction: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Fraction of the training years (none, temporal: the last ones) or "
+        "training sites (spatial, temperature) used for validation and early stopping.",
+    )
+    seed: int = Field(0, description="Seed of the random choices; same seed, same split.")
+    test_fraction: float | None = Field(
+        None,
+        ge=0,
+        lt=1,
+        description="temporal: fraction of each site's years held out (the last ones); "
+        "spatial, temperature: fraction of the sites; null: 0.2.",
+    )
+    by: Literal["random", "igbp", "climate"] | None = Field(
+        None,
+        description="spatial: hold out random sites or whole groups of the sites' `igbp` or "
+        "`climate` coordinate; null: `random`.",
+    )
+    test_count: int | None = Field(
+        None,
+        ge=0,
+        description="temperature: number of warmest sites held out (instead of `test_fraction`).",
+    )
+    variable: str | None = Field(
+        None,
+        description="temperature: the variable whose site mean ranks the sites; null: `TA_F`.",
+    )
 
     @model_validator(mode="after")
     def _options_of_kind(self) -> SplitConfig:
@@ -136,10 +201,18 @@ class EpisodesConfig(_Strict):
         6
     """
 
-    batch_sites: int = Field(16, ge=1)
-    k_support: int = Field(6, ge=1)
-    zero_shot: float = Field(0.5, ge=0, le=1)
-    pretrain_epochs: int = Field(0, ge=0)
+    batch_sites: int = Field(16, ge=1, description="Sites per optimizer step.")
+    k_support: int = Field(
+        6, ge=1, description="Observed support time steps (months) of a few-shot site."
+    )
+    zero_shot: float = Field(
+        0.5, ge=0, le=1, description="Probability that a site of an episode has no support."
+    )
+    pretrain_epochs: int = Field(
+        0,
+        ge=0,
+        description="First epochs that train the decoder without modulation (< `epochs`).",
+    )
 
 
 #: Keys of ``train`` that episodic training does not use; they may be left out with episodes.
@@ -154,20 +227,55 @@ class TrainConfig(_Strict):
     be left out), the loss is the episode loss (``loss: mse``) on one device.
     """
 
-    epochs: int = Field(ge=1)
-    batch_size: int = Field(ge=1)
-    seed: int
-    patience: int = Field(ge=0)
-    checkpoint_every: int = Field(ge=1)
-    lr: float = Field(1e-3, gt=0)
-    lr_schedule: Literal["constant", "cosine"] = "constant"
-    clip_norm: float | None = Field(None, gt=0)
-    loss: Literal[tuple(LOSSES)] = "mse"
-    trainable: Literal[tuple(TRAINABLE)] = "joint"
-    ensemble: int = Field(1, ge=1)
-    #: Devices to train on, data-parallel (``null``: every visible device); same numbers as one.
-    devices: int | None = Field(None, ge=1)
-    episodes: EpisodesConfig | None = None
+    epochs: int = Field(ge=1, description="Total number of epochs (resumed runs included).")
+    batch_size: int = Field(
+        ge=1, description="Rows per optimizer step (the last batch is padded with weight 0)."
+    )
+    seed: int = Field(
+        description="Seed of the weights and of the row order; ensemble member i gets seed + i."
+    )
+    patience: int = Field(
+        ge=0,
+        description="Stop after this many epochs without a lower validation loss (0: never; "
+        "needs a validation part); the best epoch is kept.",
+    )
+    checkpoint_every: int = Field(ge=1, description="Epochs between checkpoints.")
+    lr: float = Field(1e-3, gt=0, description="Learning rate of Adam.")
+    lr_schedule: Literal["constant", "cosine"] = Field(
+        "constant",
+        description="`cosine`: decay to 1 % of `lr` over all steps "
+        "(`optax.cosine_decay_schedule`).",
+    )
+    clip_norm: float | None = Field(
+        None, gt=0, description="Clip gradients to this global norm; null: no clipping."
+    )
+    loss: Literal[tuple(LOSSES)] = Field(
+        "mse",
+        description="Masked data loss per target (`hybridflux.losses`): `mse`, `huber` or "
+        "`nse` (1 − Nash–Sutcliffe efficiency).",
+    )
+    trainable: Literal[tuple(TRAINABLE)] = Field(
+        "joint",
+        description="Variables trained: `joint` (all), `networks` (only the networks) or "
+        "`physics` (only the physical parameters); the rest stays unchanged.",
+    )
+    ensemble: int = Field(
+        1,
+        ge=1,
+        description="Members trained together (vmapped) from seeds `seed`, `seed + 1`, …; "
+        "predictions and parameters are the member mean.",
+    )
+    devices: int | None = Field(
+        None,
+        ge=1,
+        description="Devices to train on, data-parallel (null: every visible device); the same "
+        "numbers as on one device up to float rounding.",
+    )
+    episodes: EpisodesConfig | None = Field(
+        None,
+        description="Episodic training over sites, for site models (`tamrl`, `tamrl_hybrid`); "
+        "null: training on rows.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -195,28 +303,36 @@ class TrainConfig(_Strict):
 class FluxBalanceConfig(_Strict):
     """Weight, tolerance and power of :class:`hybridflux.constraints.FluxBalance`."""
 
-    weight: float = Field(1.0, ge=0)
-    tol: float = Field(0.0, ge=0)
-    power: Literal[1, 2] = 2
+    weight: float = Field(1.0, ge=0, description="λ, the weight of the term in the objective.")
+    tol: float = Field(0.0, ge=0, description="Tolerance of `abs(NEE − (RECO − GPP))`, gC m-2 d-1.")
+    power: Literal[1, 2] = Field(2, description="p of `relu(abs(NEE − (RECO − GPP)) − tol)^p`.")
 
 
 class ConstraintsConfig(_Strict):
     """Constraint terms added to the objective (``constraints``)."""
 
-    flux_balance: FluxBalanceConfig | None = None
+    flux_balance: FluxBalanceConfig | None = Field(
+        None,
+        description="Flux-balance term `λ · mean relu(abs(NEE − (RECO − GPP)) − tol)^p` "
+        "(`hybridflux.constraints.FluxBalance`); null: none.",
+    )
 
 
 class EvaluateConfig(_Strict):
     """What the predictions are compared with besides the targets (``evaluate``)."""
 
-    references: dict[str, str] = {}
+    references: dict[str, str] = Field(
+        {},
+        description="Model output → dataset column it is compared with but not trained on, "
+        "e.g. `{GPP: GPP_NT_VUT_REF}`.",
+    )
 
 
 class OutputConfig(_Strict):
     """What a run writes besides config, metrics, checkpoints and predictions (``output``)."""
 
-    figures: bool = True
-    keep_checkpoints: int = Field(2, ge=1)
+    figures: bool = Field(True, description="Write the figures into `figures/`.")
+    keep_checkpoints: int = Field(2, ge=1, description="Most recent checkpoints kept.")
 
 
 class _ModelBase(_Strict):
@@ -312,11 +428,22 @@ ModelConfig = Annotated[
 class Config(_Strict):
     """A complete run configuration (see the module docstring for the sections)."""
 
-    data: DataConfig
-    model: ModelConfig
-    targets: dict[str, str] = Field(min_length=1)
-    constraints: ConstraintsConfig = ConstraintsConfig()
-    split: SplitConfig
-    train: TrainConfig
-    evaluate: EvaluateConfig = EvaluateConfig()
-    output: OutputConfig = OutputConfig()
+    data: DataConfig = Field(description="Where the data come from and how they are prepared.")
+    model: ModelConfig = Field(
+        description="The model: `type` plus the keyword arguments of that model's factory."
+    )
+    targets: dict[str, str] = Field(
+        min_length=1,
+        description="Model output → dataset column it is trained on, e.g. `{NEE: NEE_VUT_REF}`.",
+    )
+    constraints: ConstraintsConfig = Field(
+        ConstraintsConfig(), description="Constraint terms added to the objective."
+    )
+    split: SplitConfig = Field(description="Train/validation/test split.")
+    train: TrainConfig = Field(description="Optimisation settings.")
+    evaluate: EvaluateConfig = Field(
+        EvaluateConfig(), description="What the predictions are compared with besides targets."
+    )
+    output: OutputConfig = Field(
+        OutputConfig(), description="What a run writes besides config, metrics and predictions."
+    )
