@@ -74,9 +74,21 @@ class EmulatorDataConfig(_Strict):
         True
     """
 
-    sites: list[str] = Field(min_length=1)
-    gridded: str | None = None
-    observations: list[str] = Field(min_length=1)
+    sites: list[str] = Field(
+        min_length=1,
+        description="Daily site files or globs (or `sample:NAME`) whose driver years "
+        "(TA, SW_IN, VPD, precipitation) are recombined into synthetic cells.",
+    )
+    gridded: str | None = Field(
+        None,
+        description="Glob of hourly ERA5 netCDF files whose grid-cell years are added to the "
+        "driver bank (aggregated to days), or null.",
+    )
+    observations: list[str] = Field(
+        min_length=1,
+        description="Daily files with NEE_VUT_REF (and GPP/RECO where present) for "
+        "fine-tuning and the sample-efficiency table.",
+    )
 
 
 class PerturbConfig(_Strict):
@@ -87,10 +99,16 @@ class PerturbConfig(_Strict):
         3.0
     """
 
-    delta_t: float = Field(3.0, ge=0)
-    sw_scale: float = Field(0.15, ge=0, lt=1)
-    vpd_scale: float = Field(0.2, ge=0, lt=1)
-    water_exponent: float = Field(0.25, ge=0)
+    delta_t: float = Field(3.0, ge=0, description="°C. Cell shift U(-delta_t, delta_t).")
+    sw_scale: float = Field(
+        0.15, ge=0, lt=1, description="Relative radiation scaling, U(1 - s, 1 + s) per cell."
+    )
+    vpd_scale: float = Field(
+        0.2, ge=0, lt=1, description="Relative VPD scaling, U(1 - s, 1 + s) per cell."
+    )
+    water_exponent: float = Field(
+        0.25, ge=0, description="Soil water W raised to exp(U(-e, e)) per cell."
+    )
 
 
 class VariantConfig(_Strict):
@@ -101,9 +119,9 @@ class VariantConfig(_Strict):
         1.0
     """
 
-    lo: float = Field(1.0, gt=0)
-    hi: float = Field(1.0, gt=0)
-    delta_t: float = 0.0
+    lo: float = Field(1.0, gt=0, description="Lowest factor on the spun-up pools.")
+    hi: float = Field(1.0, gt=0, description="Highest factor on the spun-up pools.")
+    delta_t: float = Field(0.0, description="°C added to the cell's temperature for this run.")
 
 
 class CellsConfig(_Strict):
@@ -114,13 +132,17 @@ class CellsConfig(_Strict):
         32
     """
 
-    train: int = Field(96, ge=2)
-    test: int = Field(32, ge=1)
-    years: int = Field(10, ge=1)
-    chunk_size: int = Field(32, ge=1)
-    min_mean_ta: float | None = 3.0
-    seed: int = 0
-    perturb: PerturbConfig = PerturbConfig()
+    train: int = Field(96, ge=2, description="Spun-up training cells.")
+    test: int = Field(32, ge=1, description="Held-out cells (r², and the timed process-model run).")
+    years: int = Field(10, ge=1, description="Driver years per cell (simulated after spin-up).")
+    chunk_size: int = Field(32, ge=1, description="Cells per compiled jit(vmap) process call.")
+    min_mean_ta: float | None = Field(
+        3.0,
+        description="°C. Driver years with a colder mean are left out (no frozen-soil "
+        "physics); null keeps all.",
+    )
+    seed: int = Field(0, description="Seed of cells, parameters, variants and training.")
+    perturb: PerturbConfig = Field(PerturbConfig(), description="Driver perturbations per cell.")
     variants: list[VariantConfig] = Field(
         default_factory=lambda: [
             VariantConfig(),
@@ -128,6 +150,8 @@ class CellsConfig(_Strict):
             VariantConfig(lo=0.85, hi=1.15, delta_t=2.0),
         ],
         min_length=1,
+        description="Runs per training cell: pool factors U(lo, hi) and warming; the first "
+        "is the plain run {lo: 1, hi: 1, delta_t: 0}.",
     )
 
     @model_validator(mode="after")
@@ -151,10 +175,20 @@ class ProcessConfig(_Strict):
         2000
     """
 
-    priors: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(DEFAULT_PRIORS))
-    spinup_tol: float = Field(DETAILED.spinup_tol, gt=0)
-    max_years: int = Field(2000, ge=1)
-    window_years: float = Field(10.0, gt=0)
+    priors: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: dict(DEFAULT_PRIORS),
+        description="Parameter -> [low, high] of a uniform prior (names: DetailedProcessModel).",
+    )
+    spinup_tol: float = Field(
+        DETAILED.spinup_tol,
+        gt=0,
+        description="Spin-up converged when every pool kind changes less than this "
+        "(relative) per century.",
+    )
+    max_years: int = Field(2000, ge=1, description="Most spin-up years per cell.")
+    window_years: float = Field(
+        10.0, gt=0, description="Least simulated years between spin-up convergence checks."
+    )
 
 
 class EmulatorNetConfig(_Strict):
@@ -165,15 +199,21 @@ class EmulatorNetConfig(_Strict):
         8
     """
 
-    hidden: list[int] = Field(default_factory=lambda: [64, 64])
-    epochs: int = Field(30, ge=1)
-    batch_size: int = Field(8, ge=1)
-    lr: float = Field(3e-3, gt=0)
-    lambda_flux: float = Field(0.1, ge=0)
-    lambda_pool: float = Field(1e-3, ge=0)
-    pool_tol: float = Field(1.0, ge=0)
-    val_fraction: float = Field(0.1, ge=0, lt=1)
-    patience: int = Field(0, ge=0)
+    hidden: list[int] = Field(
+        default_factory=lambda: [64, 64], description="Hidden widths of the windowed MLP."
+    )
+    epochs: int = Field(30, ge=1, description="Pretraining epochs.")
+    batch_size: int = Field(8, ge=1, description="Synthetic runs (cell-variants) per step.")
+    lr: float = Field(3e-3, gt=0, description="Peak learning rate (AdamW, cosine decay).")
+    lambda_flux: float = Field(
+        0.1, ge=0, description="Weight of the flux-balance hinge (1 % tolerance of Ra + Rh)."
+    )
+    lambda_pool: float = Field(1e-3, ge=0, description="Weight of the daily pool-balance hinge.")
+    pool_tol: float = Field(1.0, ge=0, description="gC m-2. Tolerance of the pool balance.")
+    val_fraction: float = Field(
+        0.1, ge=0, lt=1, description="Fraction of training cells held out for validation."
+    )
+    patience: int = Field(0, ge=0, description="Early-stopping patience in epochs (0: off).")
 
 
 class EquilibriumConfig(_Strict):
@@ -184,12 +224,16 @@ class EquilibriumConfig(_Strict):
         5
     """
 
-    hidden: list[int] = Field(default_factory=lambda: [64, 64])
-    epochs: int = Field(3000, ge=1)
-    lr: float = Field(3e-3, gt=0)
-    patience: int = Field(300, ge=0)
-    weight_decay: float = Field(1e-3, ge=0)
-    members: int = Field(5, ge=1)
+    hidden: list[int] = Field(
+        default_factory=lambda: [64, 64], description="Hidden widths of each member's MLP."
+    )
+    epochs: int = Field(3000, ge=1, description="Full-batch epochs.")
+    lr: float = Field(3e-3, gt=0, description="Peak learning rate (AdamW, cosine decay).")
+    patience: int = Field(
+        300, ge=0, description="Early-stopping patience on 15 % held-out cells (0: off)."
+    )
+    weight_decay: float = Field(1e-3, ge=0, description="AdamW weight decay.")
+    members: int = Field(5, ge=1, description="Ensemble members (their mean is used).")
 
 
 class FinetuneConfig(_Strict):
@@ -200,13 +244,23 @@ class FinetuneConfig(_Strict):
         2
     """
 
-    sizes: list[int] = Field(default_factory=lambda: [1, 2, 4, 8, 16, 32], min_length=1)
-    repeats: int = Field(2, ge=1)
-    epochs: int = Field(300, ge=1)
-    lr: float = Field(1e-3, gt=0)
-    lambda_drift: float = Field(0.0, ge=0)
-    last_layer_only: bool = True
-    test_years: int = Field(3, ge=1)
+    sizes: list[int] = Field(
+        default_factory=lambda: [1, 2, 4, 8, 16, 32],
+        min_length=1,
+        description="Numbers of real training site-years of the sample-efficiency table.",
+    )
+    repeats: int = Field(2, ge=1, description="Random draws of site-years per size.")
+    epochs: int = Field(300, ge=1, description="Fine-tuning (and from-scratch) epochs.")
+    lr: float = Field(1e-3, gt=0, description="Fine-tuning learning rate.")
+    lambda_drift: float = Field(
+        0.0, ge=0, description="L2-SP penalty on the distance to the pretrained weights."
+    )
+    last_layer_only: bool = Field(
+        True, description="Freeze the pretrained hidden layers (the learned response curves)."
+    )
+    test_years: int = Field(
+        3, ge=1, description="Last site-years of every observed site kept as the test set."
+    )
 
 
 class SpeedupConfig(_Strict):
@@ -217,7 +271,7 @@ class SpeedupConfig(_Strict):
         5
     """
 
-    repeats: int = Field(5, ge=1)
+    repeats: int = Field(5, ge=1, description="Timed emulator calls (the median is reported).")
 
 
 class EmulatorConfig(_Strict):
