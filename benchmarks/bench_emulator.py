@@ -18,6 +18,10 @@ kinds) over all held-out cell-days.
 Run from the repository root (about 20 minutes on a 2-core CPU):
 
     .venv/bin/python benchmarks/bench_emulator.py [--config configs/emulator.yaml] [--out DIR]
+
+``--retime DIR`` times a finished run's process model and emulator again, back to back on the
+same held-out cells (``hybridflux.emulator.speedup.retime``), for a quieter moment on a shared
+machine.
 """
 
 from __future__ import annotations
@@ -41,7 +45,14 @@ def main() -> None:
     parser.add_argument("--config", default=str(ROOT / "configs" / "emulator.yaml"))
     parser.add_argument("--out", default=None, help="output folder (default: a temp folder)")
     parser.add_argument("--set", action="append", default=[], help="config override a.b=v")
+    parser.add_argument("--retime", metavar="DIR", help="only time a finished run again")
     args = parser.parse_args()
+    if args.retime:
+        from hybridflux.emulator.speedup import retime
+
+        print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs; load {os.getloadavg()}")
+        print(json.dumps(retime(args.retime), indent=1))
+        return
     out = Path(args.out or tempfile.mkdtemp(prefix="bench_emulator_"))
     print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs; load {os.getloadavg()}")
     t0 = time.perf_counter()

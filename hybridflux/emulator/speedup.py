@@ -37,7 +37,7 @@ from flax import nnx
 
 from hybridflux.emulator.train import equilibrium_inputs
 
-__all__ = ["r2_score", "make_emulate", "time_emulator", "benchmark"]
+__all__ = ["r2_score", "make_emulate", "time_emulator", "benchmark", "retime"]
 
 
 def r2_score(truth: np.ndarray, pred: np.ndarray) -> float:
@@ -174,3 +174,61 @@ def benchmark(eq_model, emulator, test, *, model=None, repeats: int = 5) -> dict
         "timed": __doc__.split("What is timed, ")[1].split("\n\nExample:")[0],
         "machine": _machine(),
     }
+
+
+def retime(out, repeats: int = 5) -> dict:
+    """Time a finished run's process model and emulator again, back to back, same cells.
+
+    For a quieter moment than the workflow's own measurement (on a shared machine the two
+    timings of a workflow run happen minutes apart, under different loads): the held-out cells
+    of ``out`` (`hybridflux.emulator.load_run`) are spun up and simulated once to compile,
+    then timed (all chunks, as in `generate` with ``warm=True``); then the emulator (median
+    of ``repeats`` calls). The load average is recorded before and after each part.
+
+    Returns:
+        ``speedup``, ``process_model_seconds``, ``process_model_spinup_seconds``,
+        ``emulator_seconds``, ``cells``, ``years``, ``loads`` and ``machine``.
+
+    Example: ``.venv/bin/python benchmarks/bench_emulator.py --retime runs/emulator``.
+    """
+    from hybridflux.emulator.drivers import CellDrivers
+    from hybridflux.emulator.generate import generate
+    from hybridflux.emulator.rundir import load_run
+
+    run = load_run(out)
+    test, model, chunk = run["test"], run["model"], run["config"].cells.chunk_size
+    cells = CellDrivers(test.drivers, test.doy, test.lat, np.asarray(test.cell).astype(str))
+    loads = {"start": _load()}
+    first = slice(0, min(chunk, test.theta.shape[0]))
+    warm_cells = CellDrivers(cells.values[first], cells.doy, cells.lat[first], cells.label[first])
+    generate(model, warm_cells, test.theta[first], chunk_size=chunk, what="compile")
+    loads["process_model_before"] = _load()
+    timed = generate(model, cells, test.theta, chunk_size=chunk, warm=True, what="timed")
+    loads["process_model_after"] = _load()
+    n, t = test.drivers.shape[:2]
+    args = (
+        jnp.asarray(test.theta, jnp.float32),
+        jnp.asarray(test.drivers, jnp.float32),
+        jnp.asarray(np.broadcast_to(test.doy, (n, t)), jnp.float32),
+        jnp.asarray(test.lat, jnp.float32),
+    )
+    emulate = make_emulate(run["equilibrium"], run["emulator"], model)
+    seconds, times, _ = time_emulator(emulate, args, repeats)
+    loads["emulator_after"] = _load()
+    process = timed.timing["spinup"] + timed.timing["simulate_variant0"]
+    return {
+        "speedup": process / seconds,
+        "process_model_seconds": process,
+        "process_model_spinup_seconds": timed.timing["spinup"],
+        "emulator_seconds": seconds,
+        "emulator_seconds_all_repeats": times,
+        "cells": int(n),
+        "years": t / 365.0,
+        "spinup_years": float(np.mean(timed.spinup_years)),
+        "loads": loads,
+        "machine": _machine(),
+    }
+
+
+def _load() -> float:
+    return float(os.getloadavg()[0]) if hasattr(os, "getloadavg") else float("nan")

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from hybridflux.emulator.run import run_emulator
-from hybridflux.emulator.speedup import benchmark, r2_score
+from hybridflux.emulator.speedup import benchmark, r2_score, retime
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "emulator_tiny.yaml"
 
@@ -81,3 +81,6 @@ def _check_resume(out: Path, frame: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(again, frame)
     with pytest.raises(Exception, match="another config"):
         run_emulator(CONFIG, out, ["finetune.epochs=7"], resume=True)
+    again = retime(out, repeats=2)  # the held-out cells timed once more, back to back
+    assert again["cells"] == 2 and again["years"] == 1.0 and again["speedup"] > 0
+    assert again["spinup_years"] == json.loads((out / "emulator.json").read_text())["spinup_years"]
