@@ -308,6 +308,17 @@ class TamRL(nnx.Module):
         e_t = jnp.broadcast_to(e[:, None, :], (*windows.x.shape[:2], e.shape[-1]))
         return self.decoder(cols, self._standard(windows.x), e_t, self.y_scale[...])
 
+    def parameters(self, windows: SiteWindows, support: ArrayLike) -> dict[str, jax.Array]:
+        """Task-aware process parameters (S, T) of a :class:`HybridDecoder`: ε (gC MJ-1),
+        R_b (gC m-2 d-1), Q10 (1, constant within a site); empty for a FiLM decoder."""
+        if not hasattr(self.decoder, "parameters"):
+            return {}
+        e = self.embed(windows, jnp.asarray(support))
+        cols = {c: windows.x[..., j] for j, c in enumerate(self.covariates)}
+        e_t = jnp.broadcast_to(e[:, None, :], (*windows.x.shape[:2], e.shape[-1]))
+        p = self.decoder.parameters(cols, e_t)
+        return {k: jnp.broadcast_to(v, windows.valid.shape) for k, v in p.items()}
+
     def __call__(self, windows: SiteWindows, support: ArrayLike, gate=1.0) -> dict:
         """``decode(windows, embed(windows, support, gate))``: GPP, RECO, NEE, each (S, T)."""
         return self.decode(windows, self.embed(windows, jnp.asarray(support), gate))

@@ -112,6 +112,39 @@ def site_rows(cfg: Config, model: TamRL, ds: xr.Dataset, mask: np.ndarray | None
     return windows, index, cols
 
 
+#: Units of the task-aware parameters of ``tamrl_hybrid``.
+PARAMETER_UNITS = {"eps": "gC MJ-1", "Rb": "gC m-2 d-1", "Q10": "1"}
+
+
+def _per_site_q10(out: xr.Dataset) -> xr.Dataset:
+    """Parameter units; Q10 (one value per site) as a ``(site,)`` variable."""
+    for name, units in PARAMETER_UNITS.items():
+        if name in out:
+            out[name].attrs.update(units=units, long_name=f"task-aware parameter {name}")
+    if "Q10" in out:
+        out["Q10"] = out["Q10"].mean("time", skipna=True, keep_attrs=True)
+    return out
+
+
+def parameter_summary(predictions: xr.Dataset) -> dict:
+    """5/50/95 % quantiles of each task-aware parameter over sites (Q10) or site-months.
+
+    Example:
+        >>> ds = xr.Dataset({"Q10": ("site", np.array([1.5, 2.0, 2.5]))})
+        >>> parameter_summary(ds)["q10"]["median"]
+        2.0
+    """
+    out = {}
+    for name in PARAMETER_UNITS:
+        if name in predictions:
+            values = np.asarray(predictions[name].values, float)
+            values = values[np.isfinite(values)]
+            if values.size:
+                q05, q50, q95 = np.quantile(values, [0.05, 0.5, 0.95])
+                out[name.lower()] = {"p05": float(q05), "median": float(q50), "p95": float(q95)}
+    return out
+
+
 def predict_episodic(
     cfg: Config,
     models: Sequence[TamRL],
@@ -135,7 +168,8 @@ def predict_episodic(
 
     Returns:
         Predictions on ``(site, time)`` (:func:`~hybridflux.runs.pipeline.predictions_dataset`);
-        with ``k_shot``, also ``support`` (1 where the month was a support month, else 0).
+        for ``tamrl_hybrid`` also the task-aware ``eps``, ``Rb`` (site, time) and ``Q10``
+        (site); with ``k_shot``, ``support`` (1 where the month was a support month, else 0).
     """
     ds = with_categorical(ds, models[0].covariates)
     windows, index, cols = site_rows(cfg, models[0], ds)
@@ -144,9 +178,9 @@ def predict_episodic(
     support = None
     if k_shot:
         support = support_masks(np.asarray(windows.obs), np.random.default_rng(seed), k_shot, 0.0)
-    grids = predict_sites(models, windows, support)
-    predicted = {k: to_rows(grids[k], index, len(cols)) for k in FLUXES}
-    out = predictions_dataset(ds, cols, predicted, units=units, split=split)
+    grids = predict_sites(models, windows, support, parameters=True)
+    predicted = {k: to_rows(v, index, len(cols)) for k, v in grids.items()}
+    out = _per_site_q10(predictions_dataset(ds, cols, predicted, units=units, split=split))
     if support is not None:
         rows = to_rows(support.astype(float), index, len(cols))
         grid = np.zeros((ds.sizes["site"], ds.sizes["time"]), np.int8)
@@ -244,7 +278,11 @@ def train_episodic(cfg: Config, out: str | Path, *, resume: bool = False, log=No
     metrics = compute_metrics(predictions, ds, pairs, split)
     history = _history(result)
     epochs_run = len(history["train_loss"])
-    metrics.update(parameters={}, units=units, timing={"load_s": load_s, "fit_s": fit_s})
+    metrics.update(
+        parameters=parameter_summary(predictions),
+        units=units,
+        timing={"load_s": load_s, "fit_s": fit_s},
+    )
     metrics["training"] = {
         "epochs_run": epochs_run,
         "best_epoch": np.asarray(result.best_epoch).tolist(),

@@ -286,7 +286,10 @@ def _val_loss(flat_model: Any) -> Callable:
 
 
 def predict_sites(
-    models: Sequence[Any], windows: SiteWindows, support: np.ndarray | None = None
+    models: Sequence[Any],
+    windows: SiteWindows,
+    support: np.ndarray | None = None,
+    parameters: bool = False,
 ) -> dict[str, np.ndarray]:
     """Ensemble-mean fluxes ``(S, T)`` (gC m-2 d-1): zero-shot, or few-shot with ``support``.
 
@@ -294,13 +297,18 @@ def predict_sites(
         models: trained TAM-RL models (same structure).
         windows: the sites (observed fluxes are used only in the ``support`` months).
         support: ``(S, T)`` few-shot months, or None for zero-shot.
+        parameters: also the ensemble-mean task-aware process parameters of hybrid decoders
+            (``"param/eps"``, ``"param/Rb"``, ``"param/Q10"``; `TamRL.parameters`).
 
     Returns:
-        ``{"GPP", "RECO", "NEE"}`` → ``(S, T)`` arrays.
+        ``{"GPP", "RECO", "NEE"}`` (and parameters) → ``(S, T)`` arrays.
     """
     s = jnp.zeros(windows.valid.shape, bool) if support is None else jnp.asarray(support)
     outs = [m(windows, s) for m in models]
-    return {k: np.mean([np.asarray(o[k]) for o in outs], axis=0) for k in FLUXES}
+    if parameters:
+        outs = [o | {f"param/{k}": v for k, v in m.parameters(windows, s).items()}
+                for o, m in zip(outs, models, strict=True)]  # fmt: skip
+    return {k: np.mean([np.asarray(o[k]) for o in outs], axis=0) for k in outs[0]}
 
 
 def to_rows(grid: np.ndarray, index: np.ndarray, n: int) -> np.ndarray:

@@ -132,3 +132,26 @@ def test_k_shot_on_a_row_model_is_a_clear_user_error(tmp_path, capsys):
                  "--out", str(tmp_path / "p.nc"), "--k-shot", "2"])  # fmt: skip
     assert code == 2 and "--k-shot needs a site model" in capsys.readouterr().err
     assert not (tmp_path / "p.nc").exists()
+
+
+def test_tamrl_hybrid_predictions_hold_the_task_aware_parameters(tmp_path):
+    tiny = [t for t in TINY if not t.startswith(("model.encoder_hidden", "model.hidden"))]
+    cfg = load_config(CONFIG, [*tiny, "train.ensemble=1", "model.type=tamrl_hybrid",
+                               "model.hidden=[4]", "model.encoder_hidden=[4]"])  # fmt: skip
+    result = train_from_config(cfg, tmp_path / "hybrid")
+    pred = result.predictions
+    assert pred["eps"].dims == ("site", "time") and pred["eps"].attrs["units"] == "gC MJ-1"
+    assert pred["Rb"].attrs["units"] == "gC m-2 d-1" and pred["Q10"].dims == ("site",)
+    ok = np.isfinite(pred["GPP"].values)
+    eps, q10 = pred["eps"].values[ok], pred["Q10"].values
+    assert (eps >= 0).all() and (eps <= 5).all() and ((q10 >= 1) & (q10 <= 4)).all()
+    summary = result.metrics["parameters"]
+    assert set(summary) == {"eps", "rb", "q10"}
+    assert summary["q10"]["median"] == pytest.approx(float(np.median(q10)))
+    # GPP is the LUE model with these parameters: ε · PAR (fAPAR = 1, no LAI column set)
+    from hybridflux.process.radiation import par_from_shortwave, w_m2_to_mj_per_day
+
+    sw = read(TRAIN)["SW_IN_F"].transpose("site", "time").values
+    par = np.asarray(w_m2_to_mj_per_day(par_from_shortwave(sw)))
+    gpp_max = pred["eps"].values * par  # the ramps only lower it
+    assert (pred["GPP"].values[ok] <= gpp_max[ok] * (1 + 1e-4) + 1e-5).all()
