@@ -19,8 +19,8 @@ import numpy as np
 from hybridflux.benchmark.config import load_benchmark_config
 from hybridflux.benchmark.inputs import prepare_data, scenario_groups
 from hybridflux.benchmark.models import BuildContext, FitOptions, build_model
+from hybridflux.benchmark.tamrl import TamRLEntry, TamRLHybridEntry
 from hybridflux.runs.pipeline import load_dataset, to_columns
-from hybridflux.training.episodes import TamRLEntry, TamRLHybridEntry
 
 CONFIG = "configs/benchmark_monthly.yaml"
 

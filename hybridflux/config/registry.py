@@ -83,6 +83,6 @@ BENCHMARK_MODELS: dict[str, str] = {
     "mlp": "hybridflux.benchmark.baselines:MLPRegression",
     "process": "hybridflux.benchmark.baselines:ProcessModel",
     "hybrid": "hybridflux.benchmark.models:HybridEntry",
-    "tamrl": "hybridflux.training.episodes:TamRLEntry",
-    "tamrl_hybrid": "hybridflux.training.episodes:TamRLHybridEntry",
+    "tamrl": "hybridflux.benchmark.tamrl:TamRLEntry",
+    "tamrl_hybrid": "hybridflux.benchmark.tamrl:TamRLHybridEntry",
 }

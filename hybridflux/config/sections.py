@@ -215,16 +215,18 @@ class EpisodesConfig(_Strict):
     )
 
 
-#: Keys of ``train`` that episodic training does not use; they may be left out with episodes.
-_NOT_EPISODIC = {"batch_size": 1, "checkpoint_every": 1}
+#: Keys of ``train`` that may be left out with episodes: ``batch_size`` is not used; episodic
+#: checkpoints are written every 10 epochs unless ``checkpoint_every`` says otherwise.
+_NOT_EPISODIC = {"batch_size": 1, "checkpoint_every": 10}
 
 
 class TrainConfig(_Strict):
     """Optimisation settings (``train``); see :func:`hybridflux.training.fit.fit`.
 
     With ``episodes`` (site models such as ``tamrl``) the steps are site batches
-    (``episodes.batch_sites``), ``batch_size`` and ``checkpoint_every`` are not used (and may
-    be left out), the loss is the episode loss (``loss: mse``) on one device.
+    (``episodes.batch_sites``), ``batch_size`` is not used and may be left out (as may
+    ``checkpoint_every``, default 10), the loss is the episode loss (``loss: mse``) on one
+    device.
     """
 
     epochs: int = Field(ge=1, description="Total number of epochs (resumed runs included).")

@@ -191,7 +191,7 @@ def predict_episodic(
     return out
 
 
-def _check(cfg: Config, run: RunDir, resume: bool) -> None:
+def _check(cfg: Config, run: RunDir) -> None:
     problems = []
     if cfg.train.episodes is None:
         problems.append(f"train.episodes: the model {cfg.model.type} is trained by episodes; "
@@ -203,16 +203,11 @@ def _check(cfg: Config, run: RunDir, resume: bool) -> None:
         problems.append("constraints.flux_balance: NEE = RECO - GPP holds by construction")
     if problems:
         raise ConfigError("config", problems)
-    if resume:
-        raise RunDirError(
-            "--resume is not supported for episodic training (train.episodes): it keeps no "
-            "per-epoch checkpoints; start again with another --out"
-        )
     if run.model_path.is_file():
         raise RunDirError(f"{run.path} already holds a trained model; choose another --out")
 
 
-def _fit(cfg: Config, ds: xr.Dataset, split: Split):
+def _fit(cfg: Config, ds: xr.Dataset, split: Split, run: RunDir, resume: bool):
     make: Callable[[int], Any] = cfg.model.build
     probe = make(cfg.train.seed)
     train, _, cols = site_rows(cfg, probe, ds, split.mask("train"))
@@ -233,7 +228,8 @@ def _fit(cfg: Config, ds: xr.Dataset, split: Split):
         make, train, optimizer, epochs=cfg.train.epochs, batch_sites=ep.batch_sites,
         k_support=ep.k_support, zero_shot=ep.zero_shot, pretrain_epochs=ep.pretrain_epochs,
         members=cfg.train.ensemble, seed=cfg.train.seed, val=val, patience=cfg.train.patience,
-        trainable=TRAINABLE[cfg.train.trainable],
+        trainable=TRAINABLE[cfg.train.trainable], checkpoint_dir=run.checkpoints_dir,
+        checkpoint_every=cfg.train.checkpoint_every, resume=resume,
     )  # fmt: skip
 
 
@@ -250,26 +246,31 @@ def train_episodic(cfg: Config, out: str | Path, *, resume: bool = False, log=No
     Same contract as :func:`hybridflux.runs.train.train_from_config` (which dispatches here
     for site models): ``predictions.nc`` holds zero-shot GPP/RECO/NEE of every site in the
     units of the targets; ``metrics.json`` the scores per split and site, ``training`` and
-    ``timing``; ``checkpoints/model.npz`` every member's variables.
+    ``timing``; ``checkpoints/model.npz`` every member's variables. Episode checkpoints
+    (``checkpoints/epoch_NNNNNN.npz``, every ``train.checkpoint_every`` epochs) let
+    ``resume`` continue an interrupted run to the same result.
 
     Raises:
         ConfigError: no ``train.episodes``, targets other than GPP/RECO/NEE, a flux-balance
             constraint, or early stopping without validation sites.
-        RunDirError: ``resume`` (not supported), or ``out`` already holds a trained model.
+        RunDirError: ``out`` already holds a trained model, holds checkpoints and ``resume`` is
+            false, or ``resume`` with another config.
         DataError: unreadable data or no training site with observations.
     """
     from hybridflux.runs.train import RunResult, observed_pairs, target_units
 
     t0 = time.perf_counter()
     run = RunDir(out)
-    _check(cfg, run, resume)
-    run.prepare(cfg, resume=False)
+    _check(cfg, run)
+    start = run.prepare(cfg, resume=resume)
+    if start is not None:
+        (log or (lambda m: None))(f"resuming {run.path} from epoch {start}")
     pairs = observed_pairs(cfg)
     ds = load_dataset(cfg.data, observed=list(pairs.values()), require=list(cfg.targets.values()))
     split = make_run_split(ds, cfg.split)
     ds_in = with_categorical(ds, cfg.model.columns())
     load_s = time.perf_counter() - t0
-    result = _fit(cfg, ds_in, split)
+    result = _fit(cfg, ds_in, split, run, resume)
     fit_s = time.perf_counter() - t0 - load_s
     models = result.models
     run.save_models(models)

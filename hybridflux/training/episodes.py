@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -35,7 +36,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from hybridflux.hybrid.tamrl import FLUXES, SiteWindows, tamrl_film, tamrl_hybrid
+from hybridflux.hybrid.tamrl import FLUXES, SiteWindows
+from hybridflux.training.episode_state import (
+    latest_episode_state,
+    load_episode_state,
+    save_episode_state,
+)
 from hybridflux.training.flat import merge_flat, split_flat
 
 __all__ = [
@@ -48,8 +54,6 @@ __all__ = [
     "fit_episodes",
     "predict_sites",
     "to_rows",
-    "TamRLEntry",
-    "TamRLHybridEntry",
 ]
 
 
@@ -224,6 +228,9 @@ def fit_episodes(
     val: SiteWindows | None = None,
     patience: int = 0,
     trainable: Any = None,
+    checkpoint_dir: str | Path | None = None,
+    checkpoint_every: int = 10,
+    resume: bool = False,
 ) -> EpisodeResult:
     """Train ``members`` models (seeds ``seed + i``) by episodes; a ``vmap`` ensemble.
 
@@ -237,44 +244,68 @@ def fit_episodes(
         zero_shot: fraction of zero-shot sites per episode.
         pretrain_epochs: first epochs with the embedding gated to 0 (unmodulated decoder).
         members: ensemble size.
-        seed: base seed (initialisation, site orders, supports).
+        seed: base seed (initialisation; epoch ``e`` draws its site orders and supports from
+            ``np.random.default_rng([seed, e])``).
         val: validation sites (zero-shot loss each epoch; best state kept), or None.
         patience: stop after this many epochs without a lower mean validation loss (0: never).
         trainable: nnx filter of the trained variables (default: networks and physics).
+        checkpoint_dir: folder for :mod:`~hybridflux.training.episode_state` checkpoints
+            (every ``checkpoint_every`` epochs and at the end), or None.
+        resume: continue from the latest checkpoint in ``checkpoint_dir`` (same arguments);
+            the result is identical to an uninterrupted run.
 
     Returns:
         :class:`EpisodeResult`.
     """
     if epochs < 1 or batch_sites < 1:
         raise ValueError(f"epochs and batch_sites must be >= 1, got {epochs}, {batch_sites}")
+    if resume and checkpoint_dir is None:
+        raise ValueError("resume=True needs a checkpoint_dir")
     flat_model, flats, rests = _prepare(lambda i: make(seed + i), members, windows, trainable)
-    opt = jax.vmap(optimizer.init)(flats)
     epoch = jax.jit(jax.vmap(make_episode_epoch(flat_model, optimizer), (0, 0, None, 0, 0, None)))
     evaluate = jax.jit(jax.vmap(_val_loss(flat_model), (0, None)))
-    rng = np.random.default_rng(seed)
-    obs, n = np.asarray(windows.obs), int(windows.x.shape[0])
-    best, best_flat, best_epoch, wait = np.inf, flats, np.full(members, epochs - 1), 0
+    state = {"flats": flats, "opt": jax.vmap(optimizer.init)(flats), "best_flat": flats,
+             "best": np.float64(np.inf), "best_epoch": np.full(members, epochs - 1),
+             "wait": np.int64(0), "stopped": np.bool_(False)}  # fmt: skip
     history: dict[str, list] = {"loss": [], "val": []}
-    for e in range(epochs):
+    start = 0
+    if resume and (path := latest_episode_state(checkpoint_dir)) is not None:
+        state, history, start = load_episode_state(path, state)
+    obs, n = np.asarray(windows.obs), int(windows.x.shape[0])
+    for e in range(start, epochs):
+        if state["stopped"]:
+            break
+        rng = np.random.default_rng([seed, e])
         order = np.stack([site_orders(n, min(batch_sites, n), rng) for _ in range(members)])
         support = np.stack([support_masks(obs, rng, k_support, zero_shot) for _ in range(members)])
         gate = jnp.float32(0.0 if e < pretrain_epochs else 1.0)
-        flats, opt, loss = epoch(flats, opt, windows, order, support, gate)
+        state["flats"], state["opt"], loss = epoch(
+            state["flats"], state["opt"], windows, order, support, gate
+        )
         history["loss"].append(np.asarray(loss))
         if not np.all(np.isfinite(history["loss"][-1])):
             raise FloatingPointError(f"non-finite episode loss at epoch {e}: {loss}")
         if val is not None and e >= pretrain_epochs:
-            v = np.asarray(evaluate(flats, val))
-            history["val"].append(v)
-            if v.mean() < best:
-                best, best_flat, wait = float(v.mean()), flats, 0
-                best_epoch[:] = e
-            elif patience and (wait := wait + 1) >= patience:
-                break
-    flats = best_flat if val is not None and np.isfinite(best) else flats
+            history["val"].append(np.asarray(evaluate(state["flats"], val)))
+            _early_stopping(state, history["val"][-1], e, patience)
+        if checkpoint_dir is not None and (
+            (e + 1) % checkpoint_every == 0 or e + 1 == epochs or state["stopped"]
+        ):
+            save_episode_state(checkpoint_dir, e + 1, state, history)
+    flats = state["best_flat"] if val is not None and np.isfinite(state["best"]) else state["flats"]
     models = [merge_flat(flat_model, flats[i], rests[i]) for i in range(members)]
-    hist = {k: np.asarray(v) for k, v in history.items() if v}
-    return EpisodeResult(models, hist, best_epoch)
+    hist = {k: np.asarray(v) for k, v in history.items() if len(v)}
+    return EpisodeResult(models, hist, state["best_epoch"])
+
+
+def _early_stopping(state: dict[str, Any], val_loss: np.ndarray, e: int, patience: int) -> None:
+    """Keep the best vectors by mean validation loss; set ``stopped`` after ``patience``."""
+    if val_loss.mean() < state["best"]:
+        state.update(best=np.float64(val_loss.mean()), best_flat=state["flats"], wait=np.int64(0))
+        state["best_epoch"] = np.full_like(state["best_epoch"], e)
+    else:
+        state["wait"] = np.int64(state["wait"] + 1)
+        state["stopped"] = np.bool_(bool(patience) and state["wait"] >= patience)
 
 
 def _val_loss(flat_model: Any) -> Callable:
@@ -322,97 +353,3 @@ def to_rows(grid: np.ndarray, index: np.ndarray, n: int) -> np.ndarray:
     ok = index >= 0
     out[index[ok]] = np.asarray(grid)[ok]
     return out
-
-
-class TamRLEntry:
-    """TAM-RL (FiLM decoder) as a benchmark estimator: ``fit(train, val)``, ``predict(data)``.
-
-    Rows must carry their site id in the column ``site_column`` (episodes are sites); the
-    benchmark passes it when the estimator's ``needs_site`` is true. Prediction is zero-shot
-    (the sites' covariates and traits only).
-
-    Args:
-        context: the benchmark's ``BuildContext`` (inputs, targets GPP/RECO/NEE, seed, train).
-        embed_dim: D. hidden: decoder widths. encoder_hidden: set-encoder widths.
-        k_support: support months of a few-shot training site. zero_shot: fraction of
-            zero-shot sites per episode. batch_sites: sites per step.
-        pretrain_epochs: epochs with the modulation switched off first.
-        site_column: the rows' site-id column.
-        train: ``FitOptions`` keys (epochs, lr, lr_schedule, clip_norm, patience, ensemble).
-
-    Example:
-        >>> TamRLEntry.needs_site
-        True
-    """
-
-    needs_site = True
-
-    def __init__(self, context: Any, *, embed_dim: int = 16, hidden: list[int] | None = None,
-                 encoder_hidden: list[int] | None = None, k_support: int = 6,
-                 zero_shot: float = 0.5, batch_sites: int = 16, pretrain_epochs: int = 0,
-                 site_column: str = "site", train: dict[str, Any] | None = None):  # fmt: skip
-        from hybridflux.benchmark.models import FitOptions
-
-        self.context, self.site_column = context, site_column
-        self.options = context.options(FitOptions(**(train or {})))
-        self.arch = dict(embed_dim=embed_dim, hidden=tuple(hidden or (64, 64)),
-                         encoder_hidden=tuple(encoder_hidden or (64, 64)))  # fmt: skip
-        self.episodes = dict(k_support=k_support, zero_shot=zero_shot, batch_sites=batch_sites,
-                             pretrain_epochs=pretrain_epochs)  # fmt: skip
-        self.targets = tuple(context.targets.get(k) for k in FLUXES)
-        self.models: list[Any] = []
-
-    def _make(self, seed: int) -> Any:
-        return tamrl_film(self.context.inputs, rngs=seed, **self.arch)
-
-    def _windows(self, data):
-        if self.site_column not in data:
-            raise KeyError(f"TamRL needs the rows' site ids in column {self.site_column!r}")
-        targets = [t if t in data else None for t in self.targets]
-        return site_windows(data, data[self.site_column], self.context.inputs, targets)
-
-    def _optimizer(self, steps: int) -> optax.GradientTransformation:
-        o = self.options
-        lr = o["lr"]
-        if o["lr_schedule"] == "cosine":
-            lr = optax.cosine_decay_schedule(lr, decay_steps=max(steps, 1), alpha=0.01)
-        adam = optax.adam(lr)
-        clip = o["clip_norm"]
-        return adam if clip is None else optax.chain(optax.clip_by_global_norm(clip), adam)
-
-    def fit(self, train: Mapping[str, np.ndarray], val: Mapping[str, np.ndarray] | None) -> None:
-        """Episodic training on the training sites; early stopping on the validation sites."""
-        o, (windows, _, sites) = self.options, self._windows(train)
-        val_w = None if val is None else self._windows(val)[0]
-        steps = o["epochs"] * -(-len(sites) // self.episodes["batch_sites"])
-        result = fit_episodes(
-            self._make, windows, self._optimizer(steps), epochs=o["epochs"],
-            members=o["ensemble"], seed=self.context.seed, val=val_w,
-            patience=o["patience"] if val_w is not None else 0, **self.episodes,
-        )  # fmt: skip
-        self.models, self.history = result.models, result.history
-
-    def predict(self, data: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Target name → zero-shot predictions at the rows (ensemble mean)."""
-        if not self.models:
-            raise RuntimeError("predict before fit")
-        windows, index, _ = self._windows(
-            {k: v for k, v in data.items() if k in self.context.inputs or k == self.site_column}
-        )
-        grids = predict_sites(self.models, windows)
-        n = len(data[self.site_column])
-        return {k: to_rows(grids[k], index, n) for k in self.context.targets if k in grids}
-
-
-class TamRLHybridEntry(TamRLEntry):
-    """TAM-RL with task-aware LUE–Q10 parameters (:func:`~hybridflux.hybrid.tamrl.tamrl_hybrid`);
-    the drivers SW_IN_F, TA_F and LAI must be benchmark inputs.
-
-    Example:
-        >>> TamRLHybridEntry.needs_site
-        True
-    """
-
-    def _make(self, seed: int) -> Any:
-        arch = {**self.arch, "hidden": self.arch["hidden"]}
-        return tamrl_hybrid(self.context.inputs, lai="LAI", rngs=seed, **arch)

@@ -92,11 +92,24 @@ def test_predict_on_held_out_files_matches_predict_sites(run):
     assert np.isnan(pred["GPP"].values[~np.isfinite(x).all(-1)]).all()
 
 
-def test_resume_is_refused_clearly(run):
-    with pytest.raises(RunDirError, match="--resume is not supported"):
-        train_from_config(run.config, run.run_dir, resume=True)
+def test_a_killed_episodic_run_resumes_to_the_same_result(run, tmp_path):
     with pytest.raises(RunDirError, match="already holds a trained model"):
         train_from_config(run.config, run.run_dir)
+    cfg = load_config(CONFIG, [*TINY, "train.checkpoint_every=1"])
+    out = tmp_path / "killed"
+    whole = train_from_config(cfg, tmp_path / "whole")
+    train_from_config(cfg, out)
+    # as if killed during epoch 3: its checkpoint and everything after it are missing
+    for name in ("epoch_000003.npz", "model.npz"):
+        (out / "checkpoints" / name).unlink()
+    (out / "predictions.nc").unlink()
+    with pytest.raises(RunDirError, match="--resume"):
+        train_from_config(cfg, out)
+    messages = []
+    again = train_from_config(cfg, out, resume=True, log=messages.append)
+    assert any("from epoch 2" in m for m in messages)
+    for k in ("GPP", "RECO", "NEE"):
+        np.testing.assert_array_equal(again.predictions[k].values, whole.predictions[k].values)
 
 
 def test_few_shot_from_the_cli_uses_k_months_per_site_and_scores_the_rest(run, tmp_path, capsys):

@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pytest
 
 from hybridflux.hybrid.tamrl import SiteWindows, tamrl_film
 from hybridflux.training.episodes import (
@@ -111,3 +112,23 @@ def test_tiny_run_on_sample_monthly_improves(tmp_path):
     result = fit_episodes(make, w, optax.adam(3e-3), epochs=40, batch_sites=4, pretrain_epochs=5)
     final = float(episode_loss(result.models[0], w, zero))
     assert final < 0.5 * initial, (initial, final)
+
+
+def test_interrupted_episodic_training_resumes_to_the_same_models(tmp_path):
+    train, val = _family(12, seed=2), _family(4, seed=3)
+    kw = dict(epochs=6, batch_sites=4, k_support=3, members=2, val=val, pretrain_epochs=1)
+    whole = fit_episodes(_make, train, optax.adam(3e-3), **kw)
+    ckpt = tmp_path / "ckpt"
+    fit_episodes(_make, train, optax.adam(3e-3), checkpoint_dir=ckpt, checkpoint_every=2, **kw)
+    assert sorted(p.name for p in ckpt.glob("epoch_*.npz")) == ["epoch_000004.npz",
+                                                              "epoch_000006.npz"]  # fmt: skip
+    (ckpt / "epoch_000006.npz").unlink()  # "killed" after epoch 5: resume from epoch 4
+    again = fit_episodes(_make, train, optax.adam(3e-3), checkpoint_dir=ckpt, resume=True, **kw)
+    for a, b in zip(whole.models, again.models, strict=True):
+        fa, fb = split_flat(a)[1], split_flat(b)[1]
+        np.testing.assert_array_equal(np.asarray(fa), np.asarray(fb))
+    np.testing.assert_array_equal(whole.history["loss"], again.history["loss"])
+    np.testing.assert_array_equal(whole.history["val"], again.history["val"])
+    np.testing.assert_array_equal(whole.best_epoch, again.best_epoch)
+    with pytest.raises(ValueError, match="checkpoint_dir"):
+        fit_episodes(_make, train, optax.adam(3e-3), resume=True, **kw)
