@@ -34,12 +34,12 @@ demo: $(STAMP)
 	$(VENV)/bin/hybridflux demo --out runs/demo
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check hybridflux tests benchmarks
-	$(VENV)/bin/ruff format --check hybridflux tests benchmarks
+	$(VENV)/bin/ruff check hybridflux tests benchmarks notebooks
+	$(VENV)/bin/ruff format --check hybridflux tests benchmarks notebooks
 
 format: $(STAMP)
-	$(VENV)/bin/ruff format hybridflux tests benchmarks
-	$(VENV)/bin/ruff check --fix hybridflux tests benchmarks
+	$(VENV)/bin/ruff format hybridflux tests benchmarks notebooks
+	$(VENV)/bin/ruff check --fix hybridflux tests benchmarks notebooks
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir site
