@@ -5,10 +5,11 @@ built from flat rows by :func:`site_windows`). An **episode** is a batch of site
 support set (k observed months whose fluxes the encoder sees; none for a zero-shot episode)
 and a query set (its other observed months, where the loss is taken):
 
-    L = mean_sites Σ_k [ Σ_t q_st,k (ŷ_st,k − y_st,k)² / Σ_t q_st,k ] / s_k²
+    L = mean_sites Σ_k w_k [ Σ_t q_st,k (ŷ_st,k − y_st,k)² / Σ_t q_st,k ] / s_k²
 
-over GPP, RECO, NEE in gC m-2 d-1 (``s_k`` the flux's RMS scale; NEE = RECO − GPP holds in the
-decoder by construction, so no separate balance term is needed).
+over GPP, RECO, NEE in gC m-2 d-1 (``s_k`` the flux's RMS scale, ``w_k`` optional flux weights,
+1 by default; NEE = RECO − GPP holds in the decoder by construction, so no separate balance
+term is needed).
 
 Same principles as :mod:`hybridflux.training.epoch` (design 0003): the site order and the
 support masks are drawn **on the host** with numpy from ``(seed, epoch)`` and passed in as
@@ -141,11 +142,29 @@ def site_orders(n_sites: int, batch_sites: int, rng: np.random.Generator) -> np.
     return np.concatenate([rng.permutation(n_sites), extra]).reshape(n_batches, -1).astype(np.int32)
 
 
-def episode_loss(model: Any, windows: SiteWindows, support: jax.Array, gate=1.0) -> jax.Array:
-    """Query loss of one episode: per-site masked MSE per flux over ``s_k²``, mean over sites.
+def episode_loss(
+    model: Any,
+    windows: SiteWindows,
+    support: jax.Array,
+    gate=1.0,
+    flux_weights: Sequence[float] | None = None,
+) -> jax.Array:
+    """Query loss of one episode: per-site masked MSE per flux over ``s_k²``, weighted sum over
+    the fluxes, mean over sites:
 
-    Query months are the observed months outside the support. Sites without query months do
-    not count; an episode without any gives 0 with finite gradients.
+        L = (1/|S'|) Σ_{s∈S'} Σ_k w_k · [Σ_t q_st,k (ŷ_st,k − y_st,k)² / Σ_t q_st,k] / s_k²
+
+    with ``k`` ∈ (GPP, RECO, NEE) in gC m-2 d-1, ``q_st,k`` = 1 on the query months (observed,
+    outside the support), ``s_k`` the model's flux scale (``model.y_scale``), ``w_k`` the flux
+    weights (all 1 by default) and ``S'`` the sites with at least one query month. An episode
+    without any gives 0 with finite gradients.
+
+    Args:
+        model: a TAM-RL model.
+        windows: the episode's sites.
+        support: ``(S, T)`` support months.
+        gate: embedding gate (0: unmodulated decoder).
+        flux_weights: ``(w_GPP, w_RECO, w_NEE)``, or None for ``(1, 1, 1)``.
 
     Example:
         >>> from hybridflux.hybrid.tamrl import tamrl_film
@@ -154,26 +173,46 @@ def episode_loss(model: Any, windows: SiteWindows, support: jax.Array, gate=1.0)
         >>> float(episode_loss(m, w, jnp.zeros((1, 2), bool)))
         0.0
     """
+    weights = _flux_weights(flux_weights)
     pred = model(windows, support, gate)
     p = jnp.stack([pred[k] for k in FLUXES], -1)
     q = (windows.obs & ~support[..., None]).astype(p.dtype)
     n = q.sum(1)
     sq = ((p - windows.y) / model.y_scale[...]) ** 2
-    per_site = ((sq * q).sum(1) / jnp.maximum(n, 1.0)).sum(-1)
+    w = jnp.asarray(weights, p.dtype)
+    per_site = ((sq * q).sum(1) / jnp.maximum(n, 1.0) * w).sum(-1)
     has = (n.sum(-1) > 0).astype(p.dtype)
     return (per_site * has).sum() / jnp.maximum(has.sum(), 1.0)
 
 
-def make_episode_epoch(flat_model: Any, optimizer: optax.GradientTransformation) -> Callable:
+def _flux_weights(flux_weights: Sequence[float] | None) -> tuple[float, ...]:
+    """Checked flux weights ``(w_GPP, w_RECO, w_NEE)`` (all 1 for None)."""
+    if flux_weights is None:
+        return (1.0,) * len(FLUXES)
+    w = tuple(float(v) for v in flux_weights)
+    if len(w) != len(FLUXES) or not all(np.isfinite(w)) or min(w) < 0 or max(w) == 0:
+        raise ValueError(f"flux_weights must be {len(FLUXES)} finite weights >= 0 of "
+                         f"{FLUXES}, not all 0; got {flux_weights}")  # fmt: skip
+    return w
+
+
+def make_episode_epoch(
+    flat_model: Any,
+    optimizer: optax.GradientTransformation,
+    flux_weights: Sequence[float] | None = None,
+) -> Callable:
     """One epoch over site batches as a single ``lax.scan`` (jit it; it then traces once).
+
+    ``flux_weights`` weight the fluxes in :func:`episode_loss` (None: all 1).
 
     Returns:
         ``epoch(flat, opt_state, windows, order, support, gate) -> (flat, opt_state, loss)``
         with ``order`` ``(n_batches, B)`` int32 site indices and ``support`` ``(S, T)``.
     """
+    weights = _flux_weights(flux_weights)
 
     def loss_fn(flat, windows, support, gate):
-        return episode_loss(merge_flat(flat_model, flat), windows, support, gate)
+        return episode_loss(merge_flat(flat_model, flat), windows, support, gate, weights)
 
     grad_fn = jax.value_and_grad(loss_fn)
 
@@ -231,6 +270,7 @@ def fit_episodes(
     checkpoint_dir: str | Path | None = None,
     checkpoint_every: int = 10,
     resume: bool = False,
+    flux_weights: Sequence[float] | None = None,
 ) -> EpisodeResult:
     """Train ``members`` models (seeds ``seed + i``) by episodes; a ``vmap`` ensemble.
 
@@ -253,6 +293,8 @@ def fit_episodes(
             (every ``checkpoint_every`` epochs and at the end), or None.
         resume: continue from the latest checkpoint in ``checkpoint_dir`` (same arguments);
             the result is identical to an uninterrupted run.
+        flux_weights: ``(w_GPP, w_RECO, w_NEE)`` of :func:`episode_loss`, in training and in
+            the validation loss; None: all 1.
 
     Returns:
         :class:`EpisodeResult`.
@@ -261,9 +303,11 @@ def fit_episodes(
         raise ValueError(f"epochs and batch_sites must be >= 1, got {epochs}, {batch_sites}")
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs a checkpoint_dir")
+    weights = _flux_weights(flux_weights)
     flat_model, flats, rests = _prepare(lambda i: make(seed + i), members, windows, trainable)
-    epoch = jax.jit(jax.vmap(make_episode_epoch(flat_model, optimizer), (0, 0, None, 0, 0, None)))
-    evaluate = jax.jit(jax.vmap(_val_loss(flat_model), (0, None)))
+    one_epoch = make_episode_epoch(flat_model, optimizer, weights)
+    epoch = jax.jit(jax.vmap(one_epoch, (0, 0, None, 0, 0, None)))
+    evaluate = jax.jit(jax.vmap(_val_loss(flat_model, weights), (0, None)))
     state = {"flats": flats, "opt": jax.vmap(optimizer.init)(flats), "best_flat": flats,
              "best": np.float64(np.inf), "best_epoch": np.full(members, epochs - 1),
              "wait": np.int64(0), "stopped": np.bool_(False)}  # fmt: skip
@@ -308,10 +352,10 @@ def _early_stopping(state: dict[str, Any], val_loss: np.ndarray, e: int, patienc
         state["stopped"] = np.bool_(bool(patience) and state["wait"] >= patience)
 
 
-def _val_loss(flat_model: Any) -> Callable:
+def _val_loss(flat_model: Any, flux_weights: tuple[float, ...]) -> Callable:
     def loss(flat, windows):
         support = jnp.zeros(windows.valid.shape, bool)
-        return episode_loss(merge_flat(flat_model, flat), windows, support)
+        return episode_loss(merge_flat(flat_model, flat), windows, support, 1.0, flux_weights)
 
     return loss
 

@@ -132,3 +132,42 @@ def test_interrupted_episodic_training_resumes_to_the_same_models(tmp_path):
     np.testing.assert_array_equal(whole.best_epoch, again.best_epoch)
     with pytest.raises(ValueError, match="checkpoint_dir"):
         fit_episodes(_make, train, optax.adam(3e-3), resume=True, **kw)
+
+
+def test_flux_weights_weight_each_flux_term_as_the_equation_says():
+    w = _family(5, t=8, seed=4)
+    y = np.asarray(w.y).copy()
+    obs = np.asarray(w.obs).copy()
+    obs[0, :5, 2] = False  # fewer NEE months at one site: per-flux query counts differ
+    w = SiteWindows.from_arrays(np.asarray(w.x), np.where(obs, y, np.nan))
+    model = _make(3)
+    model.set_normalization(w)
+    support = np.zeros((5, 8), bool)
+    support[1, :2] = True
+    pred = model(w, support)
+    q = np.asarray(w.obs) & ~support[..., None]
+    terms = []
+    for k, name in enumerate(("GPP", "RECO", "NEE")):  # by hand: mean over sites of MSE / s_k²
+        e2 = (np.asarray(pred[name]) - y[..., k]) ** 2 / float(model.y_scale[...][k]) ** 2
+        terms.append(np.mean([e2[s][q[s, :, k]].mean() for s in range(5)]))
+    weights = (2.0, 0.0, 3.5)
+    loss = float(episode_loss(model, w, support, 1.0, weights))
+    np.testing.assert_allclose(loss, np.dot(weights, terms), rtol=1e-5)
+    default = float(episode_loss(model, w, support))
+    np.testing.assert_allclose(default, sum(terms), rtol=1e-5)
+    assert float(episode_loss(model, w, support, 1.0, (1, 1, 1))) == default
+    for bad in ((1.0, 1.0), (0.0, 0.0, 0.0), (1.0, -1.0, 1.0), (1.0, np.nan, 1.0)):
+        with pytest.raises(ValueError, match="flux_weights"):
+            episode_loss(model, w, support, 1.0, bad)
+
+
+def test_fit_with_unit_flux_weights_is_the_default_fit():
+    train = _family(6, t=8, seed=5)
+    kw = dict(epochs=2, batch_sites=3, k_support=2, members=2)
+    base = fit_episodes(_make, train, optax.adam(3e-3), **kw)
+    ones = fit_episodes(_make, train, optax.adam(3e-3), flux_weights=(1, 1, 1), **kw)
+    nee = fit_episodes(_make, train, optax.adam(3e-3), flux_weights=(1, 1, 4), **kw)
+    np.testing.assert_array_equal(base.history["loss"], ones.history["loss"])
+    fb, fo, fn = (np.asarray(split_flat(r.models[1])[1]) for r in (base, ones, nee))
+    np.testing.assert_array_equal(fb, fo)
+    assert not np.allclose(fb, fn)
