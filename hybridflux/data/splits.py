@@ -210,7 +210,13 @@ SPLIT_KINDS = {
 
 
 def make_split(
-    ds: xr.Dataset, kind: str, *, seed: int = 0, val_fraction: float = 0.0, **options
+    ds: xr.Dataset,
+    kind: str,
+    *,
+    seed: int = 0,
+    val_fraction: float = 0.0,
+    record: Sequence[str] | None = None,
+    **options,
 ) -> Split:
     """Split the (site, time) grid of a Dataset into train, validation and test masks.
 
@@ -220,6 +226,10 @@ def make_split(
         seed: seed of the random choices (spatial); the same seed gives the same split.
         val_fraction: fraction of the training years (none, temporal) or training sites
             (spatial, temperature) used for validation; 0 gives an empty validation part.
+        record: variables whose non-missing values make a site's record years (none,
+            temporal), e.g. the training targets, so that years holding only drivers or
+            derived features are not chosen as test or validation years; default every
+            non-QC variable.
         **options: per kind — temporal: ``test_years`` (calendar years) or ``test_fraction``
             (of each site's record years, default 0.2); spatial: ``test_fraction`` (of sites,
             default 0.2), ``by`` (``"random"``, ``"igbp"``, ``"climate"``), ``test_sites``;
@@ -254,7 +264,9 @@ def make_split(
             f"split kind {kind!r} has no option(s) {sorted(set(options) - allowed)}; "
             f"its options: {sorted(allowed)}"
         )
-    test, val, info = SPLIT_KINDS[kind](ds, seed=seed, val_fraction=val_fraction, **options)
+    present = [v for v in record or () if v in ds]
+    source = ds[present] if present and kind in ("none", "temporal") else ds
+    test, val, info = SPLIT_KINDS[kind](source, seed=seed, val_fraction=val_fraction, **options)
     val = val & ~test
     train = ~(test | val)
     info = {"seed": seed, **info}

@@ -267,7 +267,7 @@ def train_episodic(cfg: Config, out: str | Path, *, resume: bool = False, log=No
         (log or (lambda m: None))(f"resuming {run.path} from epoch {start}")
     pairs = observed_pairs(cfg)
     ds = load_dataset(cfg.data, observed=list(pairs.values()), require=list(cfg.targets.values()))
-    split = make_run_split(ds, cfg.split)
+    split = make_run_split(ds, cfg.split, record=list(cfg.targets.values()))
     ds_in = with_categorical(ds, cfg.model.columns())
     load_s = time.perf_counter() - t0
     result = _fit(cfg, ds_in, split, run, resume)

@@ -149,8 +149,9 @@ def _period(ds: xr.Dataset, period: Sequence[Any], where: str) -> xr.Dataset:
     return ds
 
 
-def make_run_split(ds: xr.Dataset, cfg: SplitConfig) -> Split:
-    """The split of the ``split`` section (:func:`hybridflux.data.make_split`).
+def make_run_split(ds: xr.Dataset, cfg: SplitConfig, record: Sequence[str] | None = None) -> Split:
+    """The split of the ``split`` section (:func:`hybridflux.data.make_split`); ``record``:
+    the variables (the targets) whose years count as a site's record.
 
     Example:
         >>> from hybridflux.config import SplitConfig
@@ -161,7 +162,7 @@ def make_run_split(ds: xr.Dataset, cfg: SplitConfig) -> Split:
         365
     """
     options = cfg.options()
-    return make_split(ds, cfg.kind, **options)
+    return make_split(ds, cfg.kind, record=record, **options)
 
 
 def _grid(ds: xr.Dataset, name: str) -> np.ndarray:

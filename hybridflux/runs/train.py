@@ -272,7 +272,7 @@ def train_from_config(
         )
     pairs = observed_pairs(cfg)
     ds = load_dataset(cfg.data, observed=list(pairs.values()), require=list(cfg.targets.values()))
-    split = make_run_split(ds, cfg.split)
+    split = make_run_split(ds, cfg.split, record=list(cfg.targets.values()))
     probe = cfg.model.build(cfg.train.seed)
     check_model(cfg, probe)
     data = training_data(cfg, ds, split, probe.inputs)

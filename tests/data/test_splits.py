@@ -193,3 +193,19 @@ def test_apply_split_masks_and_selects(ds):
 def test_bad_requests_raise(ds, kind, options, match):
     with pytest.raises(ValueError, match=match):
         make_split(ds, kind, **options)
+
+
+def test_record_years_can_come_from_the_targets_alone():
+    index = pd.date_range("2010-01-01", "2014-12-31", freq="D")
+    frame = pd.DataFrame({"TA_F": 10.0, "NEE": 1.0}, index=index)
+    frame.loc["2013":, "NEE"] = np.nan  # drivers only in 2013-2014
+    units = {"TA_F": "degC", "NEE": "gC m-2 d-1"}
+    one = site_dataset(frame, "A-One", time_step="DD", units=units, source_format="x",
+                       source_file="x")  # fmt: skip
+    ds = combine_sites([one])
+    every = make_split(ds, "temporal", test_fraction=0.2)
+    targets = make_split(ds, "temporal", test_fraction=0.2, record=["NEE"])
+    assert every.info["test_years"]["A-One"] == [2014]
+    assert targets.info["test_years"]["A-One"] == [2012]
+    fallback = make_split(ds, "temporal", test_fraction=0.2, record=["RECO_syn"])
+    assert fallback.info["test_years"] == every.info["test_years"]
