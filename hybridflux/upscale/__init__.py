@@ -7,6 +7,8 @@
   lon``), check inputs, units and time step against the run's training data;
 - :mod:`~hybridflux.upscale.apply` — :class:`ChunkPredictor`, the run's jitted forward
   pass on fixed-size batches (one compiled shape, the last batch padded);
+- :mod:`~hybridflux.upscale.columnar` — that forward pass evaluated column by column: the
+  narrow networks unrolled, the whole model one fused loop over the cells;
 - :mod:`~hybridflux.upscale.job` — the chunk plan and the per-chunk read → predict → write;
 - :mod:`~hybridflux.upscale.store` — the CF zarr output, provenance, the done-log;
 - :mod:`~hybridflux.upscale.scheduler` — threads here or a ``dask.distributed`` cluster;

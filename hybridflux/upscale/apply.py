@@ -6,7 +6,8 @@ valid row) instead of compiled anew, so a whole upscaling run — every chunk, t
 chunks, every worker thread — uses one executable (the function asserts it is traced at most
 once: ``equinox.debug.assert_max_traces``). Rows with a non-finite input (ocean, gaps) are
 left out before batching and come back as NaN. Ensembles predict the member mean, as
-:func:`hybridflux.runs.pipeline.predict_columns`.
+:func:`hybridflux.runs.pipeline.predict_columns`. The model is evaluated column by column
+(:mod:`~hybridflux.upscale.columnar`): its narrow layers become one fused loop over the rows.
 
 Example:
     >>> import numpy as np
@@ -30,6 +31,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+
+from hybridflux.upscale.columnar import columnar as columnar_fn
 
 __all__ = ["ChunkPredictor", "DEFAULT_BATCH", "load_trained_models"]
 
@@ -74,7 +77,7 @@ def load_trained_models(run_dir: str | os.PathLike) -> list[Any]:
             key = f"member{i}/" + "/".join(str(p) for p in path)
             if key not in arrays or arrays[key].shape != var.get_value().shape:
                 raise RunDirError(f"{run.model_path}: {key} does not fit the config's model")
-            var.set_value(jnp.asarray(arrays[key]))
+            var.set_value(jax.device_put(arrays[key]))  # no per-shape compile (jnp.asarray)
         models.append(nnx.merge(graphdef, nnx.from_flat_state(flat)))
     return models
 
@@ -88,17 +91,27 @@ class ChunkPredictor:
         outputs: model outputs to compute (e.g. ``["GPP"]``); the others are dead code that
             XLA removes (a GPP-only run does not evaluate the respiration network).
         batch_size: rows per compiled batch.
+        columnar: evaluate the model column by column where it qualifies
+            (:func:`~hybridflux.upscale.columnar.columnar`: narrow layers unrolled, the whole
+            model one fused loop over the rows, ~4x faster on a CPU); ``False``, or a model
+            too wide for it, is evaluated as written. Both agree to float32 rounding.
 
     Attributes:
         inputs: the columns a call needs (``models[0].inputs``).
         outputs: the returned outputs.
+        columnar: whether the model is evaluated column by column.
 
     Raises:
         ValueError: an output the model does not produce.
     """
 
     def __init__(
-        self, models: Sequence[Any], outputs: Sequence[str], *, batch_size: int = DEFAULT_BATCH
+        self,
+        models: Sequence[Any],
+        outputs: Sequence[str],
+        *,
+        batch_size: int = DEFAULT_BATCH,
+        columnar: bool = True,
     ):
         unknown = [o for o in outputs if o not in models[0].outputs]
         if unknown or not outputs:
@@ -106,17 +119,14 @@ class ChunkPredictor:
         self.inputs: tuple[str, ...] = tuple(models[0].inputs)
         self.outputs: tuple[str, ...] = tuple(outputs)
         self.batch_size = int(batch_size)
-        graphdef, _ = nnx.split(models[0])
-        states = jax.tree.map(lambda *xs: jnp.stack(xs), *[nnx.state(m) for m in models])
-        names = self.outputs
+        spec = {k: jax.ShapeDtypeStruct((self.batch_size,), jnp.float32) for k in self.inputs}
+        fast = columnar_fn(_member_mean(models, self.outputs), spec) if columnar else None
+        self.columnar = fast is not None
+        body = fast if fast is not None else _stacked_mean(models, self.outputs)
 
         @eqx.debug.assert_max_traces(max_traces=1)
         def forward(batch: dict[str, jax.Array]) -> dict[str, jax.Array]:
-            def member(state):
-                result = nnx.merge(graphdef, state)(batch)
-                return {k: result[k] for k in names}
-
-            return jax.tree.map(lambda x: jnp.mean(x, axis=0), jax.vmap(member)(states))
+            return body(batch)
 
         self._traced = forward
         self._forward = jax.jit(forward)
@@ -128,16 +138,26 @@ class ChunkPredictor:
         """How often the forward pass has been traced (1 for the predictor's whole life)."""
         return eqx.debug.get_num_traces(self._traced)
 
-    def _padded(self, columns: Mapping[str, np.ndarray], rows: np.ndarray | None, m: int):
-        size = -(-m // self.batch_size) * self.batch_size
-        out = {}
-        for name in self.inputs:
-            buffer = np.empty(size, np.float32)
-            values = columns[name] if rows is None else columns[name][rows]
-            buffer[:m] = values
-            buffer[m:] = buffer[m - 1]  # pad with a valid row: no NaN, no new shape
-            out[name] = buffer
-        return out, size
+    def _batches(self, columns: Mapping[str, np.ndarray], m: int) -> dict[str, np.ndarray]:
+        """Predict ``m`` finite float32 rows: whole batches are views of the columns, the last
+        one is padded with its last row (no NaN, no new shape); all are dispatched before any
+        is collected."""
+        size, pieces = self.batch_size, []
+        for start in range(0, m, size):
+            batch = {k: v[start : start + size] for k, v in columns.items()}
+            if m - start < size:
+                for name, values in batch.items():
+                    buffer = np.empty(size, np.float32)
+                    buffer[: values.size] = values
+                    buffer[values.size :] = values[-1]
+                    batch[name] = buffer
+            pieces.append((start, self._forward(batch)))
+        out = {k: np.empty(m, np.float32) for k in self.outputs}
+        for start, piece in pieces:
+            stop = min(start + size, m)
+            for name in self.outputs:
+                out[name][start:stop] = np.asarray(piece[name])[: stop - start]
+        return out
 
     def __call__(self, columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Predict every row; rows with a non-finite input give NaN.
@@ -152,24 +172,44 @@ class ChunkPredictor:
         missing = [k for k in self.inputs if k not in columns]
         if missing:
             raise KeyError(f"columns {missing} are missing (the model reads {list(self.inputs)})")
-        n = int(np.shape(columns[self.inputs[0]])[0])
+        values = {k: np.asarray(columns[k], dtype=np.float32) for k in self.inputs}
+        n = int(values[self.inputs[0]].shape[0])
         finite = np.ones(n, bool)
-        for name in self.inputs:
-            finite &= np.isfinite(columns[name])
-        rows = None if finite.all() else np.flatnonzero(finite)
-        m = n if rows is None else rows.size
+        for column in values.values():
+            finite &= np.isfinite(column)
+        if finite.all():
+            return self._batches(values, n)
+        rows = np.flatnonzero(finite)
         result = {k: np.full(n, np.nan, np.float32) for k in self.outputs}
-        if m == 0:
-            return result
-        padded, size = self._padded(columns, rows, m)
-        pieces = [  # dispatched asynchronously, collected below
-            self._forward({k: v[s : s + self.batch_size] for k, v in padded.items()})
-            for s in range(0, size, self.batch_size)
-        ]
-        for name in self.outputs:
-            values = np.concatenate([np.asarray(p[name]) for p in pieces])[:m]
-            if rows is None:
-                result[name] = values
-            else:
-                result[name][rows] = values
+        if rows.size:
+            predicted = self._batches({k: v[rows] for k, v in values.items()}, rows.size)
+            for name in self.outputs:
+                result[name][rows] = predicted[name]
         return result
+
+
+def _member_mean(models: Sequence[Any], names: tuple[str, ...]):
+    """``batch ↦`` the members' mean of each wanted output, member by member (their weights
+    are constants of the function: what :func:`columnar_fn` unrolls)."""
+
+    def forward(batch: Mapping[str, jax.Array]) -> dict[str, jax.Array]:
+        results = [model(batch) for model in models]
+        return {k: jnp.mean(jnp.stack([r[k] for r in results]), axis=0) for k in names}
+
+    return forward
+
+
+def _stacked_mean(models: Sequence[Any], names: tuple[str, ...]):
+    """``batch ↦`` the members' mean of each wanted output, the members' states stacked and
+    mapped over with ``vmap`` (the model evaluated as written)."""
+    graphdef, _ = nnx.split(models[0])
+    states = jax.tree.map(lambda *xs: jnp.stack(xs), *[nnx.state(m) for m in models])
+
+    def forward(batch: Mapping[str, jax.Array]) -> dict[str, jax.Array]:
+        def member(state):
+            result = nnx.merge(graphdef, state)(batch)
+            return {k: result[k] for k in names}
+
+        return jax.tree.map(lambda x: jnp.mean(x, axis=0), jax.vmap(member)(states))
+
+    return forward

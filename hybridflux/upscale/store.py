@@ -159,7 +159,11 @@ def create_store(
         for name, a in variables.items()
     }
     layout = xr.Dataset(data, coords=dict(coords), attrs=dict(attrs))
-    encoding = {name: {"chunks": tuple(chunks), "_FillValue": np.float32("nan")} for name in data}
+    # dtype explicitly: xarray writes a lazy float32 array's layout as float64 otherwise
+    encoding = {
+        name: {"chunks": tuple(chunks), "_FillValue": np.float32("nan"), "dtype": "float32"}
+        for name in data
+    }
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
     try:

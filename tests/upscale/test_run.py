@@ -64,6 +64,7 @@ def test_output_carries_cf_attributes_and_provenance(run_dir, reference):
     assert gpp["units"] == "gC m-2 d-1" and gpp["cell_methods"] == "time: mean area: mean"
     assert gpp["standard_name"] == "gross_primary_productivity_of_biomass_expressed_as_carbon"
     assert set(ds.data_vars) == {"GPP"}  # only what the run was trained on
+    assert ds["GPP"].dtype == np.float32  # stored as float32, not widened by the layout
     assert ds.attrs["hybridflux_run"] == str(run_dir.resolve())
     assert len(ds.attrs["hybridflux_config_sha256"]) == 64 and ds.attrs["hybridflux_version"]
     totals = json.loads(out.with_suffix(".totals.json").read_text())
@@ -139,3 +140,21 @@ def test_a_foreign_output_is_refused(run_dir, grid, reference, tmp_path):
     (tmp_path / "other.zarr").mkdir()
     with pytest.raises(UpscaleStoreError, match="not a resumable"):
         _upscale(run_dir, grid, tmp_path / "other.zarr")
+
+
+def test_the_garbage_collector_is_left_as_found(run_dir, grid, reference, tmp_path):
+    """The objects alive before a run are frozen while it runs (full collections skip them)
+    and given back afterwards, also when it fails."""
+    import gc
+
+    before = gc.get_freeze_count()
+    during: list[int] = []
+
+    def count(index):
+        during.append(gc.get_freeze_count())
+
+    _upscale(run_dir, grid, tmp_path / "gc.zarr", on_chunk=count)
+    assert min(during) > before + 10_000 and gc.get_freeze_count() == before
+    with pytest.raises(UpscaleStoreError):
+        _upscale(run_dir, grid, reference[0], batch_size=64)
+    assert gc.get_freeze_count() == before

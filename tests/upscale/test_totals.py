@@ -56,3 +56,35 @@ def test_annual_mean_skips_nan_days_and_converts_units():
     )
     expected = 2.0 * 1e-6 * 12.011 * 86400 * 365.25  # mean 2 umol/m2/s in gC m-2 y-1
     np.testing.assert_allclose(annual_mean(da).values, expected, rtol=1e-12)
+
+
+def _map(lat, lon, values):
+    coords = {"lat": lat, "lon": lon}
+    attrs = {"units": "gC m-2 y-1"}
+    return xr.DataArray(values, dims=("lat", "lon"), coords=coords, name="GPP", attrs=attrs)
+
+
+def test_map_figure_is_north_up_whatever_the_latitude_order(tmp_path):
+    """A regular grid is drawn as an image: the same field with ascending or descending
+    latitudes (and, nudged off regular spacing, as a mesh) gives the same picture."""
+    from matplotlib.image import imread
+
+    from hybridflux.upscale.totals import annual_mean_figure
+
+    lat, lon = np.arange(-88.0, 90.0, 4.0), np.arange(-178.0, 180.0, 4.0)
+    field = np.where(lat[:, None] > 30.0, 2000.0, 100.0) + 0.0 * lon  # a dark north
+    field[lat < -60.0, :] = np.nan
+    pictures = []
+    for name, la, values in (
+        ("ascending", lat, field),
+        ("descending", lat[::-1], field[::-1]),
+        ("mesh", lat + 1e-3 * (np.arange(lat.size) % 2), field),
+    ):
+        pictures.append(imread(annual_mean_figure(_map(la, lon, values), tmp_path / f"{name}.png")))
+    ascending, descending, mesh = pictures
+    np.testing.assert_array_equal(ascending, descending)
+    assert np.abs(ascending - mesh).mean() < 0.01  # the mesh draws the same cells
+    column = ascending[:, ascending.shape[1] // 3, :3].mean(axis=1)  # grey level down a column
+    inked = np.flatnonzero(column < 0.95)
+    top, bottom = column[inked[0] + 5], column[inked[-1] - 40]
+    assert top < bottom  # dark (high GPP) at the top: north up
