@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
-# The fast suite: everything not marked slow, doctests of the package included.
-PYTEST_FAST := $(PY) -m pytest -m "not slow" --doctest-modules hybridflux tests
+# The fast suite: everything not marked slow, doctests of the package included; two worker
+# processes (pytest-xdist), each test file in one of them.
+PYTEST_FAST := $(PY) -m pytest -m "not slow" --doctest-modules hybridflux tests -n 2 --dist loadfile
 
 .PHONY: help install test test-all demo lint format docs bench bench-torch clean
 
@@ -28,7 +29,7 @@ test: $(STAMP)
 	$(PYTEST_FAST) -q
 
 test-all: $(STAMP)
-	$(PY) -m pytest --doctest-modules hybridflux tests -q
+	$(PY) -m pytest --doctest-modules hybridflux tests -q -n 2 --dist loadfile
 
 demo: $(STAMP)
 	$(VENV)/bin/hybridflux demo --out runs/demo

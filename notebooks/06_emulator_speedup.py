@@ -50,7 +50,7 @@ ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "pyproject.toml
 
 if SIZE == "tiny":
     out = Path(tempfile.mkdtemp()) / "emulator"
-    print(run_emulator(ROOT / "configs" / "emulator_tiny.yaml", out))
+    print(run_emulator(ROOT / "configs" / "emulator_tiny.yaml", out, ["finetune.sizes=[1]"]))
 else:
     out = ROOT / "runs" / "emulator"
     if not (out / "sample_efficiency.csv").exists():
