@@ -14,10 +14,17 @@ epoch). Both variants are scan-fused and jitted once, use the same batching (the
 A third line, for context, times the tree variant without scan fusion (a jitted step per batch
 called from Python), to show what the scan fusion itself buys.
 
-Reports compile time (first call) and the steady-state seconds per epoch (median of ``--repeats``
-epochs, interleaved so that load drift hits all variants alike; ``block_until_ready``; the
-host-side row order is computed inside the timed region, as ``fit`` does), and the ratio
-tree / flat.
+Then the flat epoch is taken apart — where an epoch of ``fit`` goes: the host-side row order
+(``RowOrder``, numpy), the gather of the rows into batches (``weighted_batches``, jitted alone)
+and the 240 optimizer steps alone (``make_train_scan`` on batches gathered beforehand: the floor
+of any scan-fused epoch of this model, nothing but forward, backward and Adam), with the number
+of XLA kernels launched per step (instructions of the compiled while-loop body that do work).
+
+Reports compile time (first call) and the steady-state seconds per epoch (median of
+``--repeats`` epochs, interleaved so that load drift hits all variants alike;
+``block_until_ready``; the host-side row order is computed inside the timed region, as ``fit``
+does), as wall time and as CPU time (``time.process_time``, all threads of the process: less
+sensitive to other jobs on a shared machine), and the ratio tree / flat.
 
 Run from the repository root:  .venv/bin/python benchmarks/bench_training_flat.py
 """
@@ -27,6 +34,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import statistics
 import time
 
@@ -38,7 +46,12 @@ from _bench_data import synthetic as synthetic_numpy
 from flax import nnx
 
 from hybridflux.hybrid.params import TRAIN_JOINT, PhysicsParam
-from hybridflux.training.epoch import RowOrder, make_train_epoch, weighted_batches
+from hybridflux.training.epoch import (
+    RowOrder,
+    make_train_epoch,
+    make_train_scan,
+    weighted_batches,
+)
 from hybridflux.training.flat import split_flat
 
 
@@ -133,14 +146,95 @@ class Timed:
         self.weight = jnp.ones(data["RECO"].shape[0], jnp.float32)
         self.row_order = RowOrder(self.weight, batch_size)
         self.seconds: list[float] = []
+        self.cpu: list[float] = []  # time.process_time: all threads of the process
 
     def run(self, e: int) -> None:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         order = self.row_order(0, e)  # on the host, every epoch, as in ``fit``
         out = self.epoch(self.params, self.opt_state, self.rest, self.data, self.weight, order)
         jax.block_until_ready(out)
         self.seconds.append(time.perf_counter() - t0)
+        self.cpu.append(time.process_time() - c0)
         self.params, self.opt_state = out[0], out[1]
+
+
+class Part:
+    """One part of the flat epoch, timed alone: ``call(e)`` does the work of epoch ``e``."""
+
+    def __init__(self, call):
+        self.call, self.seconds, self.cpu = call, [], []
+
+    def run(self, e: int) -> None:
+        t0, c0 = time.perf_counter(), time.process_time()
+        jax.block_until_ready(self.call(e))
+        self.seconds.append(time.perf_counter() - t0)
+        self.cpu.append(time.process_time() - c0)
+
+
+def kernels_per_step(hlo_text: str) -> int:
+    """Instructions doing work in the body of the compiled epoch's while loop.
+
+    Parameters, tuples, ``get-tuple-element``, constants and bitcasts are bookkeeping, not
+    kernels; everything else (fusions, dots, copies, reductions) is one kernel launch per step.
+    """
+    body = re.search(r"while\(.*?body=%([\w.\-]+)", hlo_text).group(1)
+    lines = hlo_text.split(f"%{body} ", 1)[1].split("\n}", 1)[0].splitlines()[1:]
+    skip = ("parameter(", "get-tuple-element(", "tuple(", "constant(", "bitcast(")
+    return sum(1 for line in lines if "=" in line and not any(k in line for k in skip))
+
+
+def parts(flat_model, flat, optimizer, data, batch_size, guard):
+    """The row order, the gather and the scan of the flat epoch, as separately timed parts."""
+    weight = jnp.ones(data["RECO"].shape[0], jnp.float32)
+    row_order = RowOrder(weight, batch_size)
+    gather, order = jax.jit(weighted_batches), row_order(0, 0)
+    batches, w = gather(data, weight, order)
+    scan = jax.jit(make_train_scan(flat_model, masked_mse, optimizer, guard_empty_batches=guard))
+    carry = {"state": (flat, optimizer.init(flat))}
+
+    def run_scan(e):
+        out = scan(*carry["state"], flat_model.rest, batches, w)
+        carry["state"] = out[:2]
+        return out
+
+    return {
+        "order": Part(lambda e: row_order(0, e)),
+        "gather": Part(lambda e: gather(data, weight, order)),
+        "scan": Part(run_scan),
+    }
+
+
+def report(variants: dict, args: argparse.Namespace, load: list, header: str, kernels: int):
+    """Print the medians (wall and CPU), the ratio tree / flat and the parts of the flat epoch."""
+    first = {name: v.seconds[0] for name, v in variants.items()}
+    med = {name: statistics.median(v.seconds[1:]) for name, v in variants.items()}
+    cpu = {name: statistics.median(v.cpu[1:]) for name, v in variants.items()}
+    steps = -(-args.rows // args.batch_size)
+    print(
+        f"jax {jax.__version__} on {jax.devices()[0].platform}, {os.cpu_count()} CPUs visible "
+        f"({platform.machine()}); load average {min(load):.2f}-{max(load):.2f}"
+    )
+    print(
+        f"{header}; {args.rows} rows, batch {args.batch_size} ({steps} steps/epoch), Adam, "
+        f"median of {args.repeats} interleaved epochs"
+    )
+    for name, label in (("flat", "flat vector"), ("tree", "param tree ")):
+        print(
+            f"{label} : {med[name]:8.4f} s/epoch (CPU {cpu[name]:.4f} s)   (first call incl. "
+            f"compile {first[name]:5.2f} s)"
+        )
+    print(f"ratio tree / flat: {med['tree'] / med['flat']:.2f}x")
+    print(
+        f"context, tree with one jitted step per batch (no scan): {med['loop']:.4f} s/epoch "
+        f"({med['loop'] / med['flat']:.2f}x the flat scan-fused epoch)"
+    )
+    for what, m in (("wall", med), ("CPU ", cpu)):
+        print(
+            f"parts of the flat epoch, timed alone, {what}: host row order "
+            f"{m['order'] * 1e3:.2f} ms | gather {m['gather'] * 1e3:.2f} ms | scan of {steps} "
+            f"steps {m['scan'] * 1e3:.2f} ms ({m['scan'] / steps * 1e6:.0f} us/step)"
+        )
+    print(f"kernels launched per step (compiled while-loop body): {kernels}")
 
 
 def main() -> None:
@@ -164,31 +258,21 @@ def main() -> None:
         "flat": Timed(flat_fn, flat, optimizer.init(flat), flat_model.rest, data, bs),
         "tree": Timed(tree_fn, params, optimizer.init(params), rest, data, bs),
         "loop": Timed(loop_fn, params, optimizer.init(params), rest, data, bs),
+        **parts(flat_model, flat, optimizer, data, bs, guard),
     }
+    load = [os.getloadavg()[0]]
     for e in range(args.repeats + 1):  # interleaved, so load drift hits all variants alike
         for variant in variants.values():
             variant.run(e)
-    first = {name: v.seconds[0] for name, v in variants.items()}
-    med = {name: statistics.median(v.seconds[1:]) for name, v in variants.items()}
-    steps = -(-args.rows // args.batch_size)
-    print(
-        f"jax {jax.__version__} on {jax.devices()[0].platform}, {os.cpu_count()} CPUs visible "
-        f"({platform.machine()}); load average {os.getloadavg()[0]:.2f}"
-    )
-    print(
+    load.append(os.getloadavg()[0])
+    flat_run = variants["flat"]
+    hlo = flat_fn.lower(flat, optimizer.init(flat), flat_model.rest, data, flat_run.weight,
+                        flat_run.row_order(0, 0)).compile().as_text()  # fmt: skip
+    header = (
         f"2-16-16-1 MLP + Q10: {flat_model.size} parameters in "
-        f"{len(jax.tree.leaves(params))} leaves; {args.rows} rows, batch {args.batch_size} "
-        f"({steps} steps/epoch), Adam, median of {args.repeats} interleaved epochs"
+        f"{len(jax.tree.leaves(params))} leaves"
     )
-    for name, label in (("flat", "flat vector"), ("tree", "param tree ")):
-        print(
-            f"{label} : {med[name]:8.4f} s/epoch   (first call incl. compile {first[name]:5.2f} s)"
-        )
-    print(f"ratio tree / flat: {med['tree'] / med['flat']:.2f}x")
-    print(
-        f"context, tree with one jitted step per batch (no scan): {med['loop']:.4f} s/epoch "
-        f"({med['loop'] / med['flat']:.2f}x the flat scan-fused epoch)"
-    )
+    report(variants, args, load, header, kernels_per_step(hlo))
 
 
 if __name__ == "__main__":

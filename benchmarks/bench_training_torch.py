@@ -71,20 +71,24 @@ def time_epochs(n_rows: int, batch_size: int, epochs: int, seed: int = 0) -> dic
     """Train a fresh model: one warm-up epoch, then ``epochs`` timed epochs.
 
     Returns:
-        ``{"seconds": [...], "warmup_s": ..., "loss": last epoch's mean loss, "q10": ...}``.
+        ``{"seconds": [...], "cpu_seconds": [...], "warmup_s": ..., "loss": last epoch's mean
+        loss, "q10": ...}``: wall and CPU (``time.process_time``, all threads) seconds of each
+        timed epoch.
     """
     torch.manual_seed(seed)
     data, model = tensors(n_rows), TorchQ10()
     opt = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
     t0 = time.perf_counter()
     train_epoch(model, opt, data, batch_size)
-    warmup, seconds = time.perf_counter() - t0, []
+    warmup, seconds, cpu_seconds = time.perf_counter() - t0, [], []
     for _ in range(epochs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         loss = train_epoch(model, opt, data, batch_size)
         seconds.append(time.perf_counter() - t0)
+        cpu_seconds.append(time.process_time() - c0)
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "warmup_s": warmup,
         "loss": loss,
         "q10": float(model.q10().detach()),

@@ -4,15 +4,12 @@
 order)`` that gathers the rows into batches in the order ``order`` (``(B, batch_size)`` row
 indices; padding entries carry weight 0) and runs ``lax.scan`` over the batches: loss and
 gradient on the flat vector (:mod:`hybridflux.training.flat`), then the optax update. Jit it
-once (or ``vmap`` it first for ensembles); it does not retrace across epochs.
+once (or ``vmap`` it first for ensembles); it does not retrace across epochs. The scan alone,
+on batches gathered beforehand, is :func:`make_train_scan`.
 
-The row order of an epoch comes from :class:`RowOrder`, on the host with numpy: a permutation
-of the weighted rows from ``np.random.default_rng([seed, epoch])`` (a Fisher–Yates shuffle,
-~3 ms for 245k rows), then the rows of weight 0, then padding. It is an ``int32`` array of the
-same shape every epoch, so the compiled epoch never retraces; it depends only on ``(seed,
-epoch)``, so a resumed run replays the same permutations. (A device-side
-``jax.random.permutation`` plus the sort that puts weight-0 rows last cost ~0.13 s per epoch on
-a 2-core CPU — XLA's CPU sort — about 90 % of the epoch of the benchmark model.)
+The row order of an epoch comes from :class:`~hybridflux.training.rows.RowOrder`, computed on
+the host (a numpy shuffle depending only on ``(seed, epoch)``), an ``int32`` array of the same
+shape every epoch, so the compiled epoch never retraces (:mod:`hybridflux.training.rows`).
 
 Contracts:
 
@@ -57,125 +54,25 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
 from hybridflux.training.flat import FlatModel
+from hybridflux.training.rows import RowOrder as RowOrder
+from hybridflux.training.rows import _in_data_order, _zero_unweighted
+from hybridflux.training.rows import weighted_batches as weighted_batches
 
-__all__ = ["Objective", "RowOrder", "make_train_epoch", "make_evaluate", "weighted_batches"]
+__all__ = [
+    "Objective",
+    "RowOrder",
+    "make_evaluate",
+    "make_train_epoch",
+    "make_train_scan",
+    "weighted_batches",
+]
 
 Batch = Mapping[str, jax.Array]
 #: ``objective(outputs, batch, weight) -> (scalar loss, dict of scalar diagnostics)``.
 Objective = Callable[[dict, Batch, jax.Array], tuple[jax.Array, Mapping[str, jax.Array]]]
-
-
-def _zero_unweighted(batch: Batch, weight: jax.Array) -> dict[str, jax.Array]:
-    """Columns with rows of weight 0 set to 0 (``weight`` broadcast over trailing axes)."""
-
-    def mask(col: jax.Array) -> jax.Array:
-        keep = (weight > 0).reshape(weight.shape + (1,) * (col.ndim - weight.ndim))
-        return jnp.where(keep, col, jnp.zeros((), col.dtype))
-
-    return {name: mask(col) for name, col in batch.items()}
-
-
-class RowOrder:
-    """The row order of each epoch, computed on the host: ``row_order(seed, epoch)``.
-
-    Weighted rows come first in the order of ``np.random.default_rng([seed, epoch])
-    .permutation`` of them, then rows of weight 0 (in data order), then padding entries ``N``,
-    filling ``n_batches`` batches. By default ``n_batches`` is the number of batches the weighted
-    rows need (at least 1): batches of weight-0 rows only are left out, as they would make no
-    step. The result depends only on ``(seed, epoch)`` and the weights: the same seed gives the
-    same order in epoch ``e`` whether or not the run was resumed. Negative seeds are taken
-    modulo 2**64.
-
-    Args:
-        weight: ``(N,)`` row weights (only ``weight > 0`` matters).
-        batch_size: rows per batch.
-        n_batches: batches per epoch (default: as many as the weighted rows need); members of a
-            ``vmap`` (sites with ragged records) need a common one.
-
-    Attributes:
-        n_batches: batches per epoch; the order has shape ``(n_batches, batch_size)``.
-        has_empty_batches: whether some batch holds no weighted row (then the epoch needs its
-            guard against steps on empty batches, see :func:`make_train_epoch`).
-
-    Raises:
-        ValueError: ``weight`` not 1-D, ``batch_size`` < 1, or ``n_batches`` too small for the
-            weighted rows.
-
-    Example:
-        >>> import numpy as np
-        >>> order = RowOrder(np.array([1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0]), batch_size=3)
-        >>> o = order(seed=0, epoch=3)
-        >>> o.shape, o.dtype, sorted(o.ravel()[:4].tolist()), o.ravel()[4:].tolist()
-        ((2, 3), dtype('int32'), [0, 2, 3, 5], [1, 4])
-        >>> RowOrder(np.ones(7), 3, n_batches=4)(0, 3).ravel()[7:].tolist()  # padding: N = 7
-        [7, 7, 7, 7, 7]
-        >>> shuffle = RowOrder(np.ones(100), batch_size=10)  # 100! orders: no chance repeats
-        >>> same, other = shuffle(0, 3), shuffle(0, 4)
-        >>> np.array_equal(shuffle(0, 3), same), np.array_equal(same, other)
-        (True, False)
-    """
-
-    def __init__(self, weight: Any, batch_size: int, n_batches: int | None = None) -> None:
-        positive = np.asarray(weight) > 0
-        if positive.ndim != 1 or batch_size < 1:
-            raise ValueError(
-                f"RowOrder needs 1-D weights and batch_size >= 1, got weights of shape "
-                f"{positive.shape} and batch_size {batch_size}"
-            )
-        n, n_weighted = positive.shape[0], int(np.count_nonzero(positive))
-        needed = max(1, -(-n_weighted // batch_size))
-        n_batches = needed if n_batches is None else n_batches
-        if n_batches < needed:
-            raise ValueError(f"{n_weighted} weighted rows need {needed} batches, got {n_batches}")
-        self.n_batches, self.batch_size = n_batches, batch_size
-        self.has_empty_batches = (n_batches - 1) * batch_size >= n_weighted
-        self._weighted = np.flatnonzero(positive).astype(np.int32)
-        tail = n_batches * batch_size - n_weighted
-        padding = np.full(max(0, tail - (n - n_weighted)), n)
-        self._tail = np.concatenate([np.flatnonzero(~positive), padding])[:tail].astype(np.int32)
-
-    def __call__(self, seed: int, epoch: int) -> np.ndarray:
-        """``int32`` row indices of shape ``(n_batches, batch_size)`` (``N`` = padding)."""
-        rng = np.random.default_rng([int(seed) % 2**64, int(epoch)])
-        order = np.concatenate([rng.permutation(self._weighted), self._tail])
-        return order.reshape(self.n_batches, self.batch_size)
-
-
-def weighted_batches(
-    data: Batch, weight: jax.Array, order: jax.Array
-) -> tuple[dict[str, jax.Array], jax.Array]:
-    """Rows of ``data`` in the order ``order``, cut into batches; padding has weight 0.
-
-    Args:
-        data: columns with ``N`` rows.
-        weight: ``(N,)`` row weights; rows of weight 0 are zeroed in every column.
-        order: ``(B, batch_size)`` integer row indices (from :class:`RowOrder`); entries
-            ``>= N`` are padding (weight 0, columns 0).
-
-    Returns:
-        ``(batches, weights)``: columns of shape ``(B, batch_size, ...)`` and weights
-        ``(B, batch_size)``.
-
-    Example:
-        >>> import jax.numpy as jnp
-        >>> order = jnp.array([[4, 0], [2, 1], [3, 5]])
-        >>> b, w = weighted_batches({"x": jnp.arange(5.0)}, jnp.ones(5), order)
-        >>> b["x"].tolist(), w.tolist()
-        ([[4.0, 0.0], [2.0, 1.0], [3.0, 0.0]], [[1.0, 1.0], [1.0, 1.0], [1.0, 0.0]])
-    """
-    w = jnp.take(weight, order, mode="fill", fill_value=0)
-    batches = {name: jnp.take(col, order, axis=0, mode="clip") for name, col in data.items()}
-    return _zero_unweighted(batches, w), w
-
-
-def _in_data_order(n: int, batch_size: int) -> jax.Array:
-    """The identity order, padded: ``(ceil(n / batch_size), batch_size)`` indices."""
-    n_batches = -(-n // batch_size)
-    return jnp.arange(n_batches * batch_size, dtype=jnp.int32).reshape(n_batches, batch_size)
 
 
 def _weighted_stats(loss: jax.Array, aux: Mapping[str, jax.Array], wsum: jax.Array) -> dict:
@@ -206,6 +103,56 @@ def _make_step(grad_fn: Callable, optimizer: Any, rest: Any, guard: bool) -> Cal
     return step
 
 
+def make_train_scan(
+    flat_model: FlatModel,
+    objective: Objective,
+    optimizer: optax.GradientTransformation,
+    *,
+    guard_empty_batches: bool = True,
+) -> Callable[..., tuple[jax.Array, Any, dict[str, jax.Array]]]:
+    """Build ``scan(flat, opt_state, rest, batches, weight)``: the steps of an epoch, no gather.
+
+    One optimizer step per batch in a ``lax.scan`` over batches already cut by
+    :func:`weighted_batches` (columns ``(B, batch_size, ...)``, weights ``(B, batch_size)``);
+    :func:`make_train_epoch` is this scan after that gather. Arguments, ``stats`` and the
+    guard are as in :func:`make_train_epoch`.
+
+    Example:
+        >>> import jax.numpy as jnp, optax
+        >>> from flax import nnx
+        >>> from hybridflux.training.flat import split_flat
+        >>> class Mean(nnx.Module):
+        ...     def __init__(self):
+        ...         self.m = nnx.Param(jnp.zeros(()))
+        ...     def __call__(self, batch):
+        ...         return {"y": self.m[...] + 0 * batch["y"]}
+        >>> def mse(out, batch, w):
+        ...     return jnp.sum(w * (out["y"] - batch["y"]) ** 2) / jnp.sum(w), {}
+        >>> fm, flat = split_flat(Mean())
+        >>> opt = optax.sgd(0.5)
+        >>> batches, w = {"y": jnp.full((2, 3), 2.0)}, jnp.ones((2, 3))  # 2 batches of 3 rows
+        >>> flat, _, stats = make_train_scan(fm, mse, opt)(flat, opt.init(flat), fm.rest,
+        ...                                                batches, w)
+        >>> float(flat[0]), float(stats["loss"])  # m: 0 -> 2 -> 2
+        (2.0, 2.0)
+    """
+
+    def loss_fn(flat, rest, batch, weight):
+        return objective(flat_model.apply(flat, batch, rest), batch, weight)
+
+    grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+
+    def scan(flat, opt_state, rest, batches, w):
+        step = _make_step(grad_fn, optimizer, rest, guard_empty_batches)
+        wsum = jnp.sum(w, axis=1)  # before the scan: summed per step it cost ~25 % on a CPU
+        (flat, opt_state), (loss, aux) = jax.lax.scan(step, (flat, opt_state), (batches, w, wsum))
+        stats = _weighted_stats(loss, aux, wsum)
+        stats["finite"] = jnp.isfinite(stats["loss"]) & jnp.all(jnp.isfinite(flat))
+        return flat, opt_state, stats
+
+    return scan
+
+
 def make_train_epoch(
     flat_model: FlatModel,
     objective: Objective,
@@ -218,6 +165,8 @@ def make_train_epoch(
 
     ``order`` is the epoch's ``(B, batch_size)`` int32 row order from :class:`RowOrder` (same
     shape every epoch, so a jitted ``epoch`` traces once); ``weight`` the ``(N,)`` row weights.
+    The epoch gathers the batches (:func:`weighted_batches`) and runs
+    :func:`make_train_scan` over them.
 
     Args:
         flat_model: from :func:`~hybridflux.training.flat.split_flat`.
@@ -261,27 +210,25 @@ def make_train_epoch(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-
-    def loss_fn(flat, rest, batch, weight):
-        return objective(flat_model.apply(flat, batch, rest), batch, weight)
-
-    grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+    scan = make_train_scan(
+        flat_model, objective, optimizer, guard_empty_batches=guard_empty_batches
+    )
 
     def epoch(flat, opt_state, rest, data, weight, order):
-        if order.ndim != 2 or order.shape[1] != batch_size:
-            raise ValueError(
-                f"order has shape {order.shape}, the epoch needs (n_batches, {batch_size}); "
-                f"make it with RowOrder(weight, batch_size={batch_size})"
-            )
-        step = _make_step(grad_fn, optimizer, rest, guard_empty_batches)
-        batches, w = weighted_batches(data, weight, order)
-        wsum = jnp.sum(w, axis=1)  # before the scan: summed per step it cost ~25 % on a CPU
-        (flat, opt_state), (loss, aux) = jax.lax.scan(step, (flat, opt_state), (batches, w, wsum))
-        stats = _weighted_stats(loss, aux, wsum)
-        stats["finite"] = jnp.isfinite(stats["loss"]) & jnp.all(jnp.isfinite(flat))
-        return flat, opt_state, stats
+        batches, w = weighted_batches(data, weight, _checked(order, batch_size))
+        return scan(flat, opt_state, rest, batches, w)
 
     return epoch
+
+
+def _checked(order: jax.Array, batch_size: int) -> jax.Array:
+    """``order`` if it has shape ``(n_batches, batch_size)``, else a ``ValueError`` (tracing)."""
+    if order.ndim != 2 or order.shape[1] != batch_size:
+        raise ValueError(
+            f"order has shape {order.shape}, the epoch needs (n_batches, {batch_size}); "
+            f"make it with RowOrder(weight, batch_size={batch_size})"
+        )
+    return order
 
 
 def make_evaluate(

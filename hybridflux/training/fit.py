@@ -1,11 +1,13 @@
 """``fit``: train a model with optax on scan-fused epochs of a flat parameter vector.
 
 A library function (STYLE rule 9): no file I/O, no config, no globals; checkpointing and
-progress reporting are injected objects. The Python loop runs only over epochs: each epoch is
-one compiled call (:mod:`hybridflux.training.epoch`, jitted once per model structure and data
-shapes), then early stopping, checkpointing and progress happen between epochs. The epoch's row
-order is computed on the host by :class:`~hybridflux.training.epoch.RowOrder` from ``(seed,
-epoch)`` alone, so a run resumed from a checkpoint is bit-identical to an uninterrupted one.
+progress reporting are injected objects. The Python loop runs only over epochs
+(:mod:`hybridflux.training.loop`): each epoch is one compiled call
+(:mod:`hybridflux.training.epoch`, jitted once per model structure and data shapes), then early
+stopping, checkpointing and progress happen between epochs (the next epoch's row order is
+computed while the device runs the current one). The epoch's row order is computed on the host by
+:class:`~hybridflux.training.rows.RowOrder` from ``(seed, epoch)`` alone, so a run resumed from
+a checkpoint is bit-identical to an uninterrupted one.
 
 Example:
     >>> import jax.numpy as jnp, optax
@@ -26,13 +28,10 @@ Example:
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 
@@ -40,6 +39,12 @@ from hybridflux.hybrid.params import TRAIN_JOINT
 from hybridflux.training.checkpoint import Checkpointer, TrainState
 from hybridflux.training.epoch import Objective, RowOrder, make_evaluate, make_train_epoch
 from hybridflux.training.flat import split_flat
+from hybridflux.training.loop import EpochLoop as EpochLoop
+from hybridflux.training.loop import TrainingDiverged as TrainingDiverged
+from hybridflux.training.loop import initial_state as initial_state
+from hybridflux.training.loop import prepare_data as prepare_data
+from hybridflux.training.loop import resume_state as resume_state
+from hybridflux.training.loop import run_loop as run_loop
 from hybridflux.training.progress import Progress
 from hybridflux.training.sharding import (
     compile_run,
@@ -50,26 +55,6 @@ from hybridflux.training.sharding import (
 )
 
 __all__ = ["FitResult", "TrainingDiverged", "fit"]
-
-
-class TrainingDiverged(RuntimeError):
-    """The training loss (or a parameter) became non-finite.
-
-    Attributes:
-        epoch: 0-based index of the epoch that produced the non-finite value.
-        result: the result at the last finite state (a ``FitResult`` or ``EnsembleResult``);
-            a given checkpointer also holds that state.
-
-    Example:
-        >>> err = TrainingDiverged("loss is nan", epoch=3, result=None)
-        >>> err.epoch
-        3
-    """
-
-    def __init__(self, message: str, *, epoch: int, result: Any) -> None:
-        super().__init__(message)
-        self.epoch = epoch
-        self.result = result
 
 
 @dataclass(frozen=True)
@@ -221,190 +206,3 @@ def fit(
         checkpointer=checkpointer,
         progress=progress,
     )
-
-
-# --- The epoch loop, shared with ``ensemble.py`` (arrays may carry a leading member axis) ---
-
-
-def prepare_data(
-    data: Mapping[str, Any], weight: Any, what: str, row_ndim: int = 1
-) -> tuple[dict[str, jax.Array], jax.Array]:
-    """Columns as arrays with equal leading shape (rows, or sites × rows) and float weights.
-
-    Raises:
-        ValueError: no columns, unequal shapes, no rows, or weights negative/non-finite.
-    """
-    if not data:
-        raise ValueError(f"{what} has no columns; pass a dict of equal-length arrays")
-    cols = {name: jnp.asarray(col) for name, col in data.items()}
-    name0, col0 = next(iter(cols.items()))
-    shape = col0.shape[:row_ndim]
-    for name, col in cols.items():
-        if col.ndim < row_ndim or col.shape[:row_ndim] != shape:
-            raise ValueError(
-                f"{what}[{name!r}] has shape {col.shape}, but {what}[{name0!r}] has leading "
-                f"shape {shape}; all columns need the same {row_ndim} leading axes"
-            )
-    if 0 in shape:
-        raise ValueError(f"{what} has no rows (shape {shape})")
-    w = jnp.ones(shape, jnp.float32) if weight is None else jnp.asarray(weight, jnp.float32)
-    if w.shape != shape:
-        raise ValueError(f"weight of {what} has shape {w.shape}, the columns need {shape}")
-    if not bool(jnp.all(jnp.isfinite(w) & (w >= 0))):
-        raise ValueError(f"weight of {what} must be finite and non-negative")
-    return cols, w
-
-
-def initial_state(flat: jax.Array, opt_state: Any, key_data: Any) -> TrainState:
-    """The state before the first epoch (``flat`` may have a leading member axis)."""
-    members = flat.shape[:-1]
-    return TrainState(
-        epoch=0,
-        flat=flat,
-        opt_state=opt_state,
-        key_data=np.asarray(key_data),
-        history={},
-        best_flat=flat,
-        best_epoch=np.full(members, -1, np.int64),
-        best_val=np.full(members, np.inf),
-        bad_epochs=np.zeros(members, np.int64),
-    )
-
-
-def resume_state(state: TrainState, checkpointer: Checkpointer | None, resume: bool) -> TrainState:
-    """``state``, or the latest checkpoint's when resuming (checked to match the run)."""
-    if not resume:
-        return state
-    if checkpointer is None:
-        raise ValueError("resume=True needs a checkpointer (Checkpointer(directory))")
-    path = checkpointer.latest()
-    if path is None:
-        return state
-    loaded = checkpointer.load(path, state)
-    if not np.array_equal(loaded.key_data, state.key_data):
-        raise ValueError(
-            f"checkpoint {path} was written by a run with another seed; resume with the same "
-            "seed or use another checkpoint directory"
-        )
-    return loaded
-
-
-@dataclass(frozen=True)
-class EpochLoop:
-    """The compiled pieces and data of a run; ``order_fn(epoch)``: host-side row order."""
-
-    epoch_fn: Callable[..., Any]
-    eval_fn: Callable[..., Any] | None
-    order_fn: Callable[[int], np.ndarray]
-    rest: Any
-    data: dict[str, jax.Array]
-    weight: jax.Array
-    val_data: dict[str, jax.Array] | None = None
-    val_weight: jax.Array | None = None
-
-
-def _append(history: dict, prefix: str, stats: dict) -> dict:
-    history = dict(history)
-    for name, value in stats.items():
-        value = np.asarray(value)[None]
-        old = history.get(f"{prefix}_{name}")
-        history[f"{prefix}_{name}"] = value if old is None else np.concatenate([old, value])
-    return history
-
-
-def _advance(state: TrainState, flat, opt_state, train: dict, val: dict | None) -> TrainState:
-    """The state after one more epoch: history, best-so-far, epochs without improvement."""
-    epoch = state.epoch
-    history = _append(state.history, "train", train)
-    if val is None:
-        best_flat, best_epoch = flat, np.full_like(state.best_epoch, epoch)
-        best_val, bad = state.best_val, np.zeros_like(state.bad_epochs)
-    else:
-        history = _append(history, "val", val)
-        loss = np.asarray(val["loss"], np.float64)
-        better = loss < state.best_val
-        best_flat = jnp.where(jnp.asarray(better)[..., None], flat, state.best_flat)
-        best_epoch = np.where(better, epoch, state.best_epoch)
-        best_val = np.where(better, loss, state.best_val)
-        bad = np.where(better, 0, state.bad_epochs + 1)
-    return TrainState(
-        epoch + 1, flat, opt_state, state.key_data, history, best_flat, best_epoch, best_val, bad
-    )
-
-
-def _timing(epoch_s: list[float], started: float) -> dict[str, float]:
-    later = epoch_s[1:] or epoch_s
-    return {
-        "first_epoch_s": epoch_s[0] if epoch_s else 0.0,
-        "s_per_epoch": float(np.mean(later)) if later else 0.0,
-        "total_s": time.perf_counter() - started,
-    }
-
-
-def _diverged_message(epoch: int, epochs: int, loss: Any) -> str:
-    bad = np.flatnonzero(~np.isfinite(np.atleast_1d(loss)))
-    members = f" (members {bad.tolist()})" if np.ndim(loss) else ""
-    return (
-        f"training diverged at epoch {epoch + 1}/{epochs}{members}: the loss or a parameter is "
-        f"not finite (mean loss {np.asarray(loss).tolist()}). The result and checkpoint keep the "
-        f"state after epoch {epoch}. Try a smaller learning rate or a warm-up schedule, "
-        "optax.clip_by_global_norm, tighter bounds on the physics parameters, and check that "
-        "the data hold no inf and that the objective masks NaN targets with the weight."
-    )
-
-
-def _epoch(loop: EpochLoop, state: TrainState, epoch: int) -> tuple[Any, dict, dict | None]:
-    """One compiled epoch and the validation pass: ``(flat, opt_state), train, val``."""
-    flat, opt_state, train = loop.epoch_fn(
-        state.flat, state.opt_state, loop.rest, loop.data, loop.weight, loop.order_fn(epoch)
-    )
-    train = jax.device_get(train)
-    val = None
-    if loop.eval_fn is not None and np.all(train["finite"]):
-        val = jax.device_get(loop.eval_fn(flat, loop.rest, loop.val_data, loop.val_weight))
-    return (flat, opt_state), train, val
-
-
-def run_loop(
-    loop: EpochLoop,
-    state: TrainState,
-    finish: Callable[..., Any],
-    *,
-    epochs: int,
-    patience: int,
-    checkpointer: Checkpointer | None,
-    progress: Progress | None,
-) -> Any:
-    """Run epochs ``state.epoch .. epochs-1``; ``finish(state, flat, stopped, timing)``."""
-    if patience and loop.eval_fn is None:
-        raise ValueError("early stopping (patience > 0) needs val_data")
-    started, epoch_s, stopped, saved = time.perf_counter(), [], False, state.epoch
-    if progress is not None:
-        progress.start(epochs)
-    try:
-        for epoch in range(state.epoch, epochs):
-            if patience and np.all(state.bad_epochs >= patience):
-                stopped = True
-                break
-            t0 = time.perf_counter()
-            (flat, opt_state), train, val = _epoch(loop, state, epoch)
-            if not np.all(train.pop("finite")):
-                if checkpointer is not None and saved != state.epoch:
-                    checkpointer.save(state)
-                result = finish(state, state.flat, False, _timing(epoch_s, started))
-                message = _diverged_message(epoch, epochs, train["loss"])
-                raise TrainingDiverged(message, epoch=epoch, result=result)
-            state = _advance(state, flat, opt_state, train, val)
-            epoch_s.append(time.perf_counter() - t0)
-            if checkpointer is not None and checkpointer.due(state.epoch):
-                checkpointer.save(state)
-                saved = state.epoch
-            if progress is not None:
-                val_loss = None if val is None else float(np.mean(val["loss"]))
-                progress.update(state.epoch, float(np.mean(train["loss"])), val_loss)
-    finally:
-        if progress is not None:
-            progress.close()
-    if checkpointer is not None and saved != state.epoch:
-        checkpointer.save(state)
-    return finish(state, state.best_flat, stopped, _timing(epoch_s, started))

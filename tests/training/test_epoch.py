@@ -63,6 +63,16 @@ def test_batches_of_weight_zero_rows_only_are_left_out_unless_asked_for():
     assert RowOrder(np.zeros(5), 4).has_empty_batches  # nothing to train on: one empty batch
 
 
+def test_row_order_is_numpys_permutation_of_the_weighted_rows():
+    # The contract results rest on (a resumed run replays it): the weighted rows in the order
+    # of np.random.default_rng([seed, epoch]).permutation, then weight-0 rows, then padding N.
+    weight = np.r_[np.ones(40), np.zeros(5), np.ones(30)]  # 70 weighted rows: 5 batches of 16
+    order = RowOrder(weight, 16)(seed=3, epoch=2).ravel()
+    expected = np.random.default_rng([3, 2]).permutation(np.flatnonzero(weight > 0))
+    assert np.array_equal(order[:70], expected)
+    assert order[70:].tolist() == [40, 41, 42, 43, 44, 75, 75, 75, 75, 75]
+
+
 @pytest.mark.parametrize(
     ("weight", "batch_size", "n_batches", "match"),
     [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 
 import jax
@@ -14,7 +15,9 @@ from rich.console import Console
 
 from hybridflux.hybrid.params import TRAIN_NETWORKS, TRAIN_PHYSICS
 from hybridflux.training.checkpoint import Checkpointer
+from hybridflux.training.epoch import RowOrder, make_evaluate, make_train_epoch
 from hybridflux.training.fit import TrainingDiverged, fit
+from hybridflux.training.flat import split_flat
 from hybridflux.training.progress import RichProgress
 from tests.training.conftest import TRUE_Q10, ToyQ10, masked_mse, toy_data
 
@@ -168,6 +171,46 @@ def test_fit_compiles_the_epoch_once(data, val_data):
         return len(traces)
 
     assert n_traces(1) == n_traces(5) == 2  # one trace of the train step, one of the eval
+
+
+def test_fit_traces_its_epoch_and_evaluation_once_also_when_resumed(
+    monkeypatch, tmp_path, data, val_data
+):
+    fit_module = importlib.import_module("hybridflux.training.fit")
+    compiled, compile_run = [], fit_module.compile_run
+
+    def spy(*args, **kwargs):
+        epoch_fn, eval_fn, arrays = compile_run(*args, **kwargs)
+        compiled.append((epoch_fn, eval_fn))
+        return epoch_fn, eval_fn, arrays
+
+    monkeypatch.setattr(fit_module, "compile_run", spy)
+    options = dict(objective=masked_mse, batch_size=100, val_data=val_data, patience=50)
+    fit(ToyQ10(), data, optax.adam(1e-2), epochs=3, checkpointer=Checkpointer(tmp_path), **options)
+    resumed = fit(ToyQ10(), data, optax.adam(1e-2), epochs=7, resume=True,
+                  checkpointer=Checkpointer(tmp_path), **options)  # fmt: skip
+    assert resumed.epochs_run == 7 and len(compiled) == 2
+    assert [(e._cache_size(), v._cache_size()) for e, v in compiled] == [(1, 1), (1, 1)]
+
+
+def test_fit_equals_its_epoch_and_evaluation_run_by_hand(data, val_data):
+    # fit computes the next row order while an epoch runs and dispatches the validation pass
+    # without waiting: neither may change what the plain loop over epochs gives.
+    optimizer = optax.adam(1e-2)
+    result = fit(ToyQ10(), data, optimizer, objective=masked_mse, epochs=4, batch_size=100,
+                 seed=5, val_data=val_data)  # fmt: skip
+    flat_model, flat = split_flat(ToyQ10())
+    epoch = make_train_epoch(flat_model, masked_mse, optimizer, 100, guard_empty_batches=False)
+    epoch, evaluate = jax.jit(epoch), jax.jit(make_evaluate(flat_model, masked_mse))
+    weight, state, flats, val = jnp.ones(512), optimizer.init(flat), [], []
+    for e in range(4):
+        order = RowOrder(weight, 100)(seed=5, epoch=e)
+        flat, state, _ = epoch(flat, state, flat_model.rest, data, weight, order)
+        flats.append(flat)
+        val.append(float(evaluate(flat, flat_model.rest, val_data, jnp.ones(256))["loss"]))
+    assert result.history["val_loss"].tolist() == val  # the same compiled code: bit for bit
+    assert result.best_epoch == int(np.argmin(val))
+    assert np.array_equal(result.flat, flats[result.best_epoch])
 
 
 def test_learning_rate_schedules_carry_over_epochs(data):
