@@ -38,12 +38,11 @@ import os
 import tempfile
 from pathlib import Path
 
-import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
 from hybridflux.emulator import load_run, run_emulator
-from hybridflux.emulator.speedup import make_emulate
+from hybridflux.emulator.speedup import emulator_args, make_emulate
 
 SIZE = os.environ.get("HYBRIDFLUX_NOTEBOOK_SIZE", "full")
 ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "pyproject.toml").exists())
@@ -111,14 +110,8 @@ plt.show()
 
 # %%
 emulate = make_emulate(run["equilibrium"], run["emulator"], run["model"])
-n, t = test.drivers.shape[:2]
-pred = emulate(
-    jnp.asarray(test.theta, jnp.float32),
-    jnp.asarray(test.drivers, jnp.float32),
-    jnp.asarray(np.broadcast_to(test.doy, (n, t)), jnp.float32),
-    jnp.asarray(test.lat, jnp.float32),
-)
-cell, days = 0, np.arange(t)
+pred = emulate(*emulator_args(test))
+cell, days = 0, np.arange(test.drivers.shape[1])
 soil = [test.names["pool"].index(k) for k in ("pom", "maom")]
 fig, axes = plt.subplots(2, 1, figsize=(9, 5), sharex=True)
 axes[0].plot(days, test.fluxes[cell, :, 3], lw=0.8, label="process model")

@@ -54,6 +54,7 @@ from hybridflux.config import (
     SplitConfig,
     _Strict,
     apply_overrides,
+    read_yaml,
     resolve_paths,
 )
 from hybridflux.config.registry import BENCHMARK_MODELS
@@ -258,13 +259,7 @@ def load_benchmark_config(path: str | Path, overrides: Sequence[str] = ()) -> Be
         ('linear', ['GPP', 'RECO', 'NEE'])
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"config file not found: {str(path)!r}")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise ConfigError(str(path), [f"not valid YAML: {err}"]) from None
-    raw = raw if raw is not None else {}
+    raw = read_yaml(path)
     raw = _in_order(apply_overrides(raw, overrides), raw)
     return parse_benchmark_config(raw, base=path.resolve().parent, source=str(path))
 

@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpyro.distributions as dist
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from hybridflux.calibrate.inference import GUIDES
@@ -50,7 +49,14 @@ from hybridflux.calibrate.likelihood import (
 )
 from hybridflux.calibrate.models import LUEQ10NEE, Q10Respiration
 from hybridflux.calibrate.outputs import QUANTILES
-from hybridflux.config import ConfigError, DataConfig, _Strict, apply_overrides, resolve_paths
+from hybridflux.config import (
+    ConfigError,
+    DataConfig,
+    _Strict,
+    apply_overrides,
+    read_yaml,
+    resolve_paths,
+)
 
 __all__ = [
     "PRIOR_FAMILIES",
@@ -317,13 +323,7 @@ def load_calibrate_config(path: str | Path, overrides: Sequence[str] = ()) -> Ca
         ConfigError: unparseable YAML, unknown or missing keys, wrong values.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"config file not found: {str(path)!r}")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise ConfigError(str(path), [f"not valid YAML: {err}"]) from None
-    raw = apply_overrides(raw if raw is not None else {}, overrides)
+    raw = apply_overrides(read_yaml(path), overrides)
     return parse_calibrate_config(raw, base=path.resolve().parent, source=str(path))
 
 

@@ -45,6 +45,7 @@ from hybridflux.config.loading import apply_overrides as apply_overrides
 from hybridflux.config.loading import dump_config as dump_config
 from hybridflux.config.loading import load_config as load_config
 from hybridflux.config.loading import parse_config as parse_config
+from hybridflux.config.loading import read_yaml as read_yaml
 from hybridflux.config.loading import resolve_paths as resolve_paths
 from hybridflux.config.registry import ACTIVATIONS as ACTIVATIONS
 from hybridflux.config.registry import LOSSES as LOSSES
@@ -84,6 +85,7 @@ __all__ = [
     "parse_config",
     "load_config",
     "apply_overrides",
+    "read_yaml",
     "dump_config",
     "resolve_paths",
 ]

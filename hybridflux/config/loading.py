@@ -24,7 +24,14 @@ from pydantic import BaseModel, ValidationError
 from hybridflux.config.registry import MODELS, SAMPLE_PREFIX
 from hybridflux.config.sections import _MODEL_SECTIONS, Config, ConfigError
 
-__all__ = ["parse_config", "load_config", "apply_overrides", "dump_config", "resolve_paths"]
+__all__ = [
+    "parse_config",
+    "load_config",
+    "read_yaml",
+    "apply_overrides",
+    "dump_config",
+    "resolve_paths",
+]
 
 
 def _section_keys(loc: Sequence[Any]) -> list[str] | None:
@@ -163,6 +170,30 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Sequence[str]) -> dict[st
     return out
 
 
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """The mapping in a YAML config file, read with the safe loader (an empty file is ``{}``).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ConfigError: not valid YAML.
+
+    Example:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "c.yaml"
+        >>> _ = path.write_text("train: {epochs: 3}")
+        >>> read_yaml(path)
+        {'train': {'epochs': 3}}
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file not found: {str(path)!r}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ConfigError(str(path), [f"not valid YAML: {err}"]) from None
+    return raw if raw is not None else {}
+
+
 def load_config(path: str | Path, overrides: Sequence[str] = ()) -> Config:
     """Read a YAML config (safe loader), apply ``--set`` overrides and validate it.
 
@@ -192,13 +223,7 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> Config:
         ('hybrid_q10', 3)
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"config file not found: {str(path)!r}")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise ConfigError(str(path), [f"not valid YAML: {err}"]) from None
-    raw = apply_overrides(raw if raw is not None else {}, overrides)
+    raw = apply_overrides(read_yaml(path), overrides)
     return parse_config(raw, base=path.resolve().parent, source=str(path))
 
 

@@ -35,10 +35,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from hybridflux.config import ConfigError, _Strict, apply_overrides, resolve_paths
+from hybridflux.config import ConfigError, _Strict, apply_overrides, read_yaml, resolve_paths
 from hybridflux.constants import DETAILED
 
 __all__ = [
@@ -341,11 +340,5 @@ def load_emulator_config(path: str | Path, overrides: Sequence[str] = ()) -> Emu
     Example: ``load_emulator_config("configs/emulator.yaml", ["cells.train=32"])``.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"config file not found: {str(path)!r}")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise ConfigError(str(path), [f"not valid YAML: {err}"]) from None
-    raw = apply_overrides(raw if raw is not None else {}, overrides)
+    raw = apply_overrides(read_yaml(path), overrides)
     return parse_emulator_config(raw, base=path.resolve().parent, source=str(path))

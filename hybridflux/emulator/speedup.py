@@ -37,7 +37,7 @@ from flax import nnx
 
 from hybridflux.emulator.train import equilibrium_inputs
 
-__all__ = ["r2_score", "make_emulate", "time_emulator", "benchmark", "retime"]
+__all__ = ["r2_score", "make_emulate", "emulator_args", "time_emulator", "benchmark", "retime"]
 
 
 def r2_score(truth: np.ndarray, pred: np.ndarray) -> float:
@@ -135,12 +135,7 @@ def benchmark(eq_model, emulator, test, *, model=None, repeats: int = 5) -> dict
     ``tests/emulator/test_run.py``).
     """
     n, t = test.drivers.shape[:2]
-    args = (
-        jnp.asarray(test.theta, jnp.float32),
-        jnp.asarray(test.drivers, jnp.float32),
-        jnp.asarray(np.broadcast_to(test.doy, (n, t)), jnp.float32),
-        jnp.asarray(test.lat, jnp.float32),
-    )
+    args = emulator_args(test)
     seconds, times, out = time_emulator(make_emulate(eq_model, emulator, model), args, repeats)
     process = test.timing["spinup"] + test.timing["simulate_variant0"]
     r2 = {
@@ -206,12 +201,7 @@ def retime(out, repeats: int = 5) -> dict:
     timed = generate(model, cells, test.theta, chunk_size=chunk, warm=True, what="timed")
     loads["process_model_after"] = _load()
     n, t = test.drivers.shape[:2]
-    args = (
-        jnp.asarray(test.theta, jnp.float32),
-        jnp.asarray(test.drivers, jnp.float32),
-        jnp.asarray(np.broadcast_to(test.doy, (n, t)), jnp.float32),
-        jnp.asarray(test.lat, jnp.float32),
-    )
+    args = emulator_args(test)
     emulate = make_emulate(run["equilibrium"], run["emulator"], model)
     seconds, times, _ = time_emulator(emulate, args, repeats)
     loads["emulator_after"] = _load()
@@ -228,6 +218,17 @@ def retime(out, repeats: int = 5) -> dict:
         "loads": loads,
         "machine": _machine(),
     }
+
+
+def emulator_args(data) -> tuple[jax.Array, ...]:
+    """``(theta, drivers, doy, lat)`` float32 arrays of a `SyntheticData` for `make_emulate`."""
+    n, t = data.drivers.shape[:2]
+    return (
+        jnp.asarray(data.theta, jnp.float32),
+        jnp.asarray(data.drivers, jnp.float32),
+        jnp.asarray(np.broadcast_to(data.doy, (n, t)), jnp.float32),
+        jnp.asarray(data.lat, jnp.float32),
+    )
 
 
 def _load() -> float:
