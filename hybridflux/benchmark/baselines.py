@@ -284,9 +284,12 @@ class ProcessModel(TrainedModule):
         sw_in: incoming shortwave column, W m-2 (daily mean).
         ta: air-temperature column, °C.
         lai: leaf-area-index column, m2 m-2.
-        eps_init: starting ε, gC MJ-1; ``eps_bounds`` its range.
-        rb_init: starting R_b, gC m-2 d-1; ``rb_bounds`` its range.
-        q10_init: starting Q10; ``q10_bounds`` its range.
+        eps_init: starting ε, gC MJ-1, strictly inside ``eps_bounds``.
+        eps_bounds: ``[lo, hi]`` of ε, gC MJ-1 (``ε = lo + sigmoid(z)·(hi − lo)``).
+        rb_init: starting R_b, gC m-2 d-1, strictly inside ``rb_bounds``.
+        rb_bounds: ``[lo, hi]`` of R_b, gC m-2 d-1.
+        q10_init: starting Q10 (dimensionless), strictly inside ``q10_bounds``.
+        q10_bounds: ``[lo, hi]`` of Q10.
         train: training options (default 100 epochs, lr 0.02, batch 512, patience 10).
 
     Example:

@@ -86,7 +86,12 @@ class ScenarioConfig(SplitConfig):
     test_sites: list[str] | None = None
     val_fraction: float = Field(0.1, ge=0, lt=1)
     seed: int | None = None
-    val_by: Literal[VAL_BY] = "split"
+    val_by: Literal[VAL_BY] = Field(
+        "split",
+        description="Spatial only: validation sites chosen as the split chooses test sites "
+        "(whole groups with `by: igbp` or `climate`) with `split`, at random among the training "
+        "sites with `random`.",
+    )
 
     @model_validator(mode="after")
     def _val_by_spatial(self) -> ScenarioConfig:
@@ -103,7 +108,11 @@ class BenchmarkOutputConfig(_Strict):
         True
     """
 
-    figures: bool = True
+    figures: bool = Field(
+        True,
+        description="Write `figures/`: `skill_heatmap.png`, `site_rmse_<target>.png` and "
+        "`site_map_<target>.png`.",
+    )
 
 
 class _EntryBase(_Strict):
@@ -154,8 +163,17 @@ class BenchmarkConfig(_Strict):
     reference: str = "linear"
     train: FitOptions = FitOptions()
     scales: list[Literal[SCALES]] | None = None
-    min_years: int = Field(2, ge=1)
-    seed: int = 0
+    min_years: int = Field(
+        2,
+        ge=1,
+        description="Calendar years with data a site needs to be scored at the `anomalies` and "
+        "`interannual` scales (other sites: NaN there).",
+    )
+    seed: int = Field(
+        0,
+        description="Seed of every model's initialisation and training, and of the scenarios "
+        "without their own `seed`.",
+    )
     output: BenchmarkOutputConfig = BenchmarkOutputConfig()
 
     @model_validator(mode="after")

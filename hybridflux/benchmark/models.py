@@ -70,21 +70,60 @@ class FitOptions(_Strict):
     """Training options of a model trained by gradient descent (``train`` of an entry).
 
     Every key is optional: unset (or null) keys come from the benchmark's ``train`` section,
-    then from the model's defaults (:data:`TRAIN_DEFAULTS` unless the class has its own).
+    then from the model's defaults (:data:`TRAIN_DEFAULTS`; type ``process`` has its own).
 
     Example:
         >>> FitOptions(epochs=5).model_dump(exclude_none=True)
         {'epochs': 5}
     """
 
-    epochs: int | None = Field(None, ge=1)
-    batch_size: int | None = Field(None, ge=1)
-    lr: float | None = Field(None, gt=0)
-    lr_schedule: Literal["constant", "cosine"] | None = None
-    clip_norm: float | None = Field(None, gt=0)
-    loss: Literal[tuple(LOSSES)] | None = None
-    patience: int | None = Field(None, ge=0)
-    ensemble: int | None = Field(None, ge=1)
+    epochs: int | None = Field(
+        None,
+        ge=1,
+        description="Training epochs; null: the benchmark's `train` value, else 300 "
+        "(`process`: 100).",
+    )
+    batch_size: int | None = Field(
+        None,
+        ge=1,
+        description="Rows per optimizer step (not used by `tamrl` models, which batch sites); "
+        "null: the benchmark's `train` value, else 256 (`process`: 512).",
+    )
+    lr: float | None = Field(
+        None,
+        gt=0,
+        description="Learning rate of Adam; null: the benchmark's `train` value, else 0.001 "
+        "(`process`: 0.02).",
+    )
+    lr_schedule: Literal["constant", "cosine"] | None = Field(
+        None,
+        description="`cosine`: decay to 1 % of `lr` over all steps; null: the benchmark's "
+        "`train` value, else `constant`.",
+    )
+    clip_norm: float | None = Field(
+        None,
+        gt=0,
+        description="Clip gradients to this global norm; null: the benchmark's `train` value, "
+        "else no clipping.",
+    )
+    loss: Literal[tuple(LOSSES)] | None = Field(
+        None,
+        description="Masked data loss per target: `mse`, `huber` or `nse` (1 − Nash–Sutcliffe "
+        "efficiency; not used by `tamrl` models); null: the benchmark's `train` value, else "
+        "`mse`.",
+    )
+    patience: int | None = Field(
+        None,
+        ge=0,
+        description="Stop after this many epochs without a lower validation loss (0: never; only "
+        "with a validation part); null: the benchmark's `train` value, else 30 (`process`: 10).",
+    )
+    ensemble: int | None = Field(
+        None,
+        ge=1,
+        description="Members trained from seeds `seed`, `seed + 1`, …, predictions their mean; "
+        "null: the benchmark's `train` value, else 1.",
+    )
 
 
 #: Defaults of :class:`FitOptions` (a model class may have its own).

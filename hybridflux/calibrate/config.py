@@ -94,11 +94,29 @@ class PriorConfig(_Strict):
         True
     """
 
-    dist: Literal[tuple(PRIOR_FAMILIES)]
-    loc: float | None = None
-    scale: float | None = Field(None, gt=0)
-    low: float | None = None
-    high: float | None = None
+    dist: Literal[tuple(PRIOR_FAMILIES)] = Field(
+        description="Distribution: `normal`, `lognormal` (loc, scale), `truncated_normal` (loc, "
+        "scale; optional low, high), `halfnormal` (scale) or `uniform` (low, high)."
+    )
+    loc: float | None = Field(
+        None,
+        description="Location, in the parameter's units: the mean (of the untruncated normal for "
+        "`truncated_normal`); for `lognormal` the mean of the logarithm.",
+    )
+    scale: float | None = Field(
+        None,
+        gt=0,
+        description="Standard deviation, in the parameter's units (of the untruncated normal for "
+        "`truncated_normal`); for `lognormal` that of the logarithm.",
+    )
+    low: float | None = Field(
+        None,
+        description="Lower bound: of `uniform`, or where `truncated_normal` is cut (null: none).",
+    )
+    high: float | None = Field(
+        None,
+        description="Upper bound: of `uniform`, or where `truncated_normal` is cut (null: none).",
+    )
 
     @model_validator(mode="after")
     def _keys_of_family(self) -> PriorConfig:
@@ -176,9 +194,18 @@ class HybridModelConfig(_Strict):
     """``model`` of type ``hybrid``: the Global parameters of a trained run, networks fixed."""
 
     type: Literal["hybrid"]
-    run: str
-    member: int = Field(0, ge=0)
-    priors: dict[str, PriorConfig] = {}
+    run: str = Field(
+        description="Run directory of `hybridflux train` (relative to this config file); its "
+        "trained model is loaded and its networks are held fixed."
+    )
+    member: int = Field(
+        0, ge=0, description="Which trained model of an ensemble run (0-based; 0 for one model)."
+    )
+    priors: dict[str, PriorConfig] = Field(
+        {},
+        description="Global parameter → prior, overriding the default: Uniform(lo, hi) on the "
+        "Global's bounds, or a normal around the trained value truncated at lo.",
+    )
 
 
 ModelSection = Annotated[
@@ -190,12 +217,33 @@ ModelSection = Annotated[
 class LikelihoodConfig(_Strict):
     """Error family and noise of the observations (``likelihood``)."""
 
-    family: Literal["normal", "student_t"] = "normal"
-    df: float = Field(4.0, gt=0)
-    noise: Literal["auto", "learned", "column"] = "auto"
-    relative: bool = False
-    noise_prior: PriorConfig | None = None
-    uncertainty: dict[str, str] = {}
+    family: Literal["normal", "student_t"] = Field(
+        "normal",
+        description="Error distribution: `normal` or `student_t` (heavy tails, robust to "
+        "outliers such as spikes in half-hourly fluxes).",
+    )
+    df: float = Field(
+        4.0, gt=0, description="Degrees of freedom ν of `student_t` (smaller: heavier tails)."
+    )
+    noise: Literal["auto", "learned", "column"] = Field(
+        "auto",
+        description="Error scale σ: `learned` (a parameter `sigma_<output>` per target), "
+        "`column` (the data's uncertainty column, rows without it left out) or `auto` (the "
+        "column where the data have it, else learned).",
+    )
+    relative: bool = Field(
+        False,
+        description="Learned σ only: relative errors, σ_i = σ·abs(μ_i) with dimensionless σ, "
+        "instead of σ_i = σ in the flux's units.",
+    )
+    noise_prior: PriorConfig | None = Field(
+        None, description="Prior of a learned σ (null: HalfNormal(1))."
+    )
+    uncertainty: dict[str, str] = Field(
+        {},
+        description="Target output → its uncertainty column (default `<column>_RANDUNC`, e.g. "
+        "`NEE_VUT_REF_RANDUNC`), for `noise: column` or `auto`.",
+    )
 
     def uncertainty_column(self, output: str, column: str) -> str:
         """The uncertainty column of a target (default ``<column>_RANDUNC``)."""
@@ -224,28 +272,80 @@ class LikelihoodConfig(_Strict):
 class InferenceConfig(_Strict):
     """NUTS or SVI settings (``inference``)."""
 
-    method: Literal["nuts", "svi"] = "nuts"
-    chains: int = Field(4, ge=1)
-    samples: int = Field(1000, ge=1)
-    warmup: int = Field(1000, ge=0)
-    seed: int = 0
-    target_accept: float = Field(0.8, gt=0, lt=1)
-    max_tree_depth: int = Field(10, ge=1, le=15)
-    chain_method: Literal["auto", "vectorized", "parallel", "sequential"] = "auto"
-    guide: Literal[tuple(GUIDES)] = "normal"
-    steps: int = Field(5000, ge=1)
-    learning_rate: float = Field(0.01, gt=0)
-    subsample: int | None = Field(None, ge=1)
+    method: Literal["nuts", "svi"] = Field(
+        "nuts",
+        description="`nuts` (No-U-Turn sampler) or `svi` (stochastic variational inference, for "
+        "data too large for NUTS).",
+    )
+    chains: int = Field(4, ge=1, description="NUTS: number of chains (at least 2 for R-hat).")
+    samples: int = Field(
+        1000,
+        ge=1,
+        description="Draws per chain after warm-up (NUTS), or from the fitted guide (SVI).",
+    )
+    warmup: int = Field(
+        1000, ge=0, description="NUTS: adaptation steps per chain before the draws, discarded."
+    )
+    seed: int = Field(
+        0, description="Seed of the chains or the SVI fit and draws, and of the predictive draws."
+    )
+    target_accept: float = Field(
+        0.8,
+        gt=0,
+        lt=1,
+        description="NUTS: target acceptance probability of the step-size adaptation; raise it "
+        "(e.g. 0.95) against divergent transitions.",
+    )
+    max_tree_depth: int = Field(
+        10, ge=1, le=15, description="NUTS: at most 2^depth leapfrog steps per draw."
+    )
+    chain_method: Literal["auto", "vectorized", "parallel", "sequential"] = Field(
+        "auto",
+        description="NUTS: chains in one vmap (`vectorized`), one per device (`parallel`) or one "
+        "after another (`sequential`); `auto`: `parallel` with a device per chain, else "
+        "`vectorized`.",
+    )
+    guide: Literal[tuple(GUIDES)] = Field(
+        "normal",
+        description="SVI: `normal` (AutoNormal, mean-field) or `multivariate_normal` "
+        "(AutoMultivariateNormal, full-rank), started at the prior medians.",
+    )
+    steps: int = Field(5000, ge=1, description="SVI: optimisation steps (Adam on the ELBO).")
+    learning_rate: float = Field(0.01, gt=0, description="SVI: step size of Adam.")
+    subsample: int | None = Field(
+        None, ge=1, description="SVI: rows per step, a random minibatch (null: all rows)."
+    )
 
 
 class CalibrateOutputConfig(_Strict):
     """What is written besides posterior and summary (``output``)."""
 
-    figures: bool = True
-    predictive_draws: int = Field(400, ge=1)
-    quantiles: list[float] = Field(default_factory=lambda: list(QUANTILES), min_length=1)
-    r_hat_max: float = Field(1.01, gt=1)
-    max_sites: int = Field(4, ge=1)
+    figures: bool = Field(
+        True,
+        description="Write `figures/`: `trace.png`, `pair.png` (two or more parameters) and "
+        "`predictive_<OUT>_<SITE>.png`.",
+    )
+    predictive_draws: int = Field(
+        400,
+        ge=1,
+        description="Posterior draws (evenly thinned) behind the bands of `predictive.nc`.",
+    )
+    quantiles: list[float] = Field(
+        default_factory=lambda: list(QUANTILES),
+        min_length=1,
+        description="Quantile levels of the bands in `predictive.nc`, increasing, in (0, 1).",
+    )
+    r_hat_max: float = Field(
+        1.01,
+        gt=1,
+        description="NUTS: a parameter with a higher R-hat gets a `CalibrationWarning` (written "
+        "to `diagnostics.json`).",
+    )
+    max_sites: int = Field(
+        4,
+        ge=1,
+        description="Predictive figures for at most this many sites (the first), per target.",
+    )
 
     @model_validator(mode="after")
     def _quantiles(self) -> CalibrateOutputConfig:
