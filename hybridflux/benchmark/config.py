@@ -26,6 +26,7 @@ Example:
     ...     "models": {"linear": {"type": "linear"}, "mlp": {"type": "mlp", "hidden": [8]}}})
     >>> cfg.models["mlp"].hidden, cfg.scenarios["spatial"].val_fraction
     ((8,), 0.1)
+    >>> from hybridflux.config import ConfigError
     >>> try:
     ...     parse_benchmark_config({**cfg.model_dump(), "modelz": {}})
     ... except ConfigError as err:
@@ -42,20 +43,21 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, create_model, model_validator
+from pydantic import Field, create_model, model_validator
 
 from hybridflux.benchmark.models import FitOptions, model_class
 from hybridflux.benchmark.scales import SCALES
 from hybridflux.benchmark.scenarios import VAL_BY
 from hybridflux.config import (
     MODELS,
-    ConfigError,
     DataConfig,
     SplitConfig,
     _Strict,
     apply_overrides,
+    pydantic_problem,
     read_yaml,
     resolve_paths,
+    validate_mapping,
 )
 from hybridflux.config.registry import BENCHMARK_MODELS
 
@@ -220,17 +222,11 @@ def _key(loc: Sequence[Any]) -> str:
 
 def _problem(error: Mapping[str, Any]) -> str:
     key = _key(error["loc"])
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        return f"{key}: unknown key"
-    if kind == "missing":
-        return f"{key}: missing required key"
-    if kind in ("union_tag_invalid", "union_tag_not_found"):
+    if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
         known = ENTRY_SECTIONS if error["loc"][0] == "models" else MODELS
         got = error["input"].get("type") if isinstance(error["input"], Mapping) else None
         return f"{key}.type: unknown or missing model type {got!r}; known: {', '.join(known)}"
-    message = error["msg"].removeprefix("Value error, ")
-    return f"{key}: {message} (got {error.get('input')!r})"
+    return pydantic_problem(error, key)
 
 
 def parse_benchmark_config(
@@ -243,18 +239,14 @@ def parse_benchmark_config(
         FileNotFoundError: a data path that does not exist.
 
     Example:
+        >>> from hybridflux.config import ConfigError
         >>> try:
         ...     parse_benchmark_config({"data": {"paths": ["sample:monthly"]}})
         ... except ConfigError as err:
         ...     print(err.problems[0])
         targets: missing required key
     """
-    if not isinstance(raw, Mapping):
-        raise ConfigError(source, [f"the config must be a mapping of sections, got {raw!r}"])
-    try:
-        cfg = BenchmarkConfig.model_validate(dict(raw))
-    except ValidationError as err:
-        raise ConfigError(source, [_problem(e) for e in err.errors()]) from None
+    cfg = validate_mapping(BenchmarkConfig, raw, source, _problem)
     data = cfg.data.model_copy(update={"paths": resolve_paths(cfg.data.paths, base)})
     return cfg.model_copy(update={"data": data})
 

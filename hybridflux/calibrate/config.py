@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpyro.distributions as dist
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from hybridflux.calibrate.inference import GUIDES
 from hybridflux.calibrate.likelihood import (
@@ -54,8 +54,10 @@ from hybridflux.config import (
     DataConfig,
     _Strict,
     apply_overrides,
+    pydantic_problem,
     read_yaml,
     resolve_paths,
+    validate_mapping,
 )
 
 __all__ = [
@@ -379,14 +381,9 @@ def _problem(error: Mapping[str, Any]) -> str:
         str(p) for p in error["loc"] if str(p) not in ("q10_respiration", "lue_q10_nee", "hybrid")
     ]
     key = ".".join(loc) or "<top level>"
-    if error["type"] == "extra_forbidden":
-        return f"{key}: unknown key"
-    if error["type"] == "missing":
-        return f"{key}: missing required key"
     if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
         return f"{key}.type: one of q10_respiration, lue_q10_nee, hybrid"
-    message = error["msg"].removeprefix("Value error, ")
-    return f"{key}: {message} (got {error.get('input')!r})"
+    return pydantic_problem(error, key)
 
 
 def parse_calibrate_config(
@@ -398,12 +395,7 @@ def parse_calibrate_config(
         ConfigError: unknown or missing keys, wrong values (every problem, by key).
         FileNotFoundError: a data path or run directory that does not exist.
     """
-    if not isinstance(raw, Mapping):
-        raise ConfigError(source, [f"the config must be a mapping of sections, got {raw!r}"])
-    try:
-        cfg = CalibrateConfig.model_validate(dict(raw))
-    except ValidationError as err:
-        raise ConfigError(source, [_problem(e) for e in err.errors()]) from None
+    cfg = validate_mapping(CalibrateConfig, raw, source, _problem)
     data = cfg.data.model_copy(update={"paths": resolve_paths(cfg.data.paths, base)})
     update: dict[str, Any] = {"data": data}
     if isinstance(cfg.model, HybridModelConfig):

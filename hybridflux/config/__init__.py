@@ -45,8 +45,10 @@ from hybridflux.config.loading import apply_overrides as apply_overrides
 from hybridflux.config.loading import dump_config as dump_config
 from hybridflux.config.loading import load_config as load_config
 from hybridflux.config.loading import parse_config as parse_config
+from hybridflux.config.loading import pydantic_problem as pydantic_problem
 from hybridflux.config.loading import read_yaml as read_yaml
 from hybridflux.config.loading import resolve_paths as resolve_paths
+from hybridflux.config.loading import validate_mapping as validate_mapping
 from hybridflux.config.registry import ACTIVATIONS as ACTIVATIONS
 from hybridflux.config.registry import LOSSES as LOSSES
 from hybridflux.config.registry import MODELS as MODELS
@@ -86,6 +88,8 @@ __all__ = [
     "load_config",
     "apply_overrides",
     "read_yaml",
+    "validate_mapping",
+    "pydantic_problem",
     "dump_config",
     "resolve_paths",
 ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import glob
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,8 @@ __all__ = [
     "parse_config",
     "load_config",
     "read_yaml",
+    "validate_mapping",
+    "pydantic_problem",
     "apply_overrides",
     "dump_config",
     "resolve_paths",
@@ -56,6 +58,45 @@ def _unknown(key: str, allowed: list[str] | None) -> str:
     return f"{key}: unknown key;{hint} allowed: {', '.join(allowed)}"
 
 
+def pydantic_problem(error: Mapping[str, Any], key: str | None = None) -> str:
+    """One line for a pydantic error of a config: unknown, missing or wrong value of ``key``.
+
+    ``key`` defaults to the error's location joined with dots. The loaders of the other
+    commands' configs handle their special cases and fall back on this.
+
+    Example:
+        >>> pydantic_problem({"loc": ("train", "epochs"), "type": "missing"})
+        'train.epochs: missing required key'
+    """
+    key = key if key is not None else ".".join(str(p) for p in error["loc"]) or "<top level>"
+    if error["type"] == "extra_forbidden":
+        return f"{key}: unknown key"
+    if error["type"] == "missing":
+        return f"{key}: missing required key"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{key}: {message} (got {error.get('input')!r})"
+
+
+def validate_mapping(
+    model: type[BaseModel],
+    raw: Any,
+    source: str,
+    problem: Callable[[Mapping[str, Any]], str] = pydantic_problem,
+) -> Any:
+    """``model.model_validate(raw)``, every problem reported as one `ConfigError`.
+
+    Raises:
+        ConfigError: ``raw`` is not a mapping, or fails validation (one line per problem,
+            from ``problem``).
+    """
+    if not isinstance(raw, Mapping):
+        raise ConfigError(source, [f"the config must be a mapping of sections, got {raw!r}"])
+    try:
+        return model.model_validate(dict(raw))
+    except ValidationError as err:
+        raise ConfigError(source, [problem(e) for e in err.errors()]) from None
+
+
 def _problem(error: Mapping[str, Any]) -> str:
     """One line per pydantic error, naming the key path."""
     loc = list(error["loc"])
@@ -66,15 +107,12 @@ def _problem(error: Mapping[str, Any]) -> str:
     key = ".".join(str(part) for part in loc) or "<top level>"
     if error["type"] == "extra_forbidden":
         return _unknown(key, allowed)
-    if error["type"] == "missing":
-        return f"{key}: missing required key"
     if error["type"] == "union_tag_invalid":
         got = error["input"].get("type")
         return f"{key}.type: unknown model type {got!r}; known types: {', '.join(MODELS)}"
     if error["type"] == "union_tag_not_found":
         return f"{key}.type: missing required key (one of {', '.join(MODELS)})"
-    message = error["msg"].removeprefix("Value error, ")
-    return f"{key}: {message} (got {error.get('input')!r})"
+    return pydantic_problem(error, key)
 
 
 def resolve_paths(paths: Sequence[str], base: str | Path) -> list[str]:
@@ -133,12 +171,7 @@ def parse_config(raw: Mapping[str, Any], base: str | Path = ".", source: str = "
         ConfigError: unknown or missing keys, wrong values (every problem, each naming its key).
         FileNotFoundError: a data path that does not exist.
     """
-    if not isinstance(raw, Mapping):
-        raise ConfigError(source, [f"the config must be a mapping of sections, got {raw!r}"])
-    try:
-        cfg = Config.model_validate(dict(raw))
-    except ValidationError as err:
-        raise ConfigError(source, [_problem(e) for e in err.errors()]) from None
+    cfg = validate_mapping(Config, raw, source, _problem)
     data = cfg.data.model_copy(update={"paths": resolve_paths(cfg.data.paths, base)})
     return cfg.model_copy(update={"data": data})
 

@@ -35,9 +35,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from hybridflux.config import ConfigError, _Strict, apply_overrides, read_yaml, resolve_paths
+from hybridflux.config import (
+    _Strict,
+    apply_overrides,
+    read_yaml,
+    resolve_paths,
+    validate_mapping,
+)
 from hybridflux.constants import DETAILED
 
 __all__ = [
@@ -290,15 +296,6 @@ class EmulatorConfig(_Strict):
     speedup: SpeedupConfig = SpeedupConfig()
 
 
-def _problem(error: Mapping[str, Any]) -> str:
-    key = ".".join(str(p) for p in error["loc"]) or "<top level>"
-    if error["type"] == "extra_forbidden":
-        return f"{key}: unknown key"
-    if error["type"] == "missing":
-        return f"{key}: missing required key"
-    return f"{key}: {error['msg'].removeprefix('Value error, ')} (got {error.get('input')!r})"
-
-
 def parse_emulator_config(
     raw: Mapping[str, Any], base: str | Path = ".", source: str = "config"
 ) -> EmulatorConfig:
@@ -310,12 +307,7 @@ def parse_emulator_config(
 
     Example: see the module docstring.
     """
-    if not isinstance(raw, Mapping):
-        raise ConfigError(source, [f"the config must be a mapping of sections, got {raw!r}"])
-    try:
-        cfg = EmulatorConfig.model_validate(dict(raw))
-    except ValidationError as err:
-        raise ConfigError(source, [_problem(e) for e in err.errors()]) from None
+    cfg = validate_mapping(EmulatorConfig, raw, source)
     data = cfg.data
     update: dict[str, Any] = {
         "sites": resolve_paths(data.sites, base),
