@@ -143,15 +143,13 @@ def real_columns(real: RealYears, idx, eq_model, prior_mean, model=None) -> dict
     """
     idx = np.asarray(idx)
     theta = np.broadcast_to(prior_mean, (idx.size, prior_mean.size))
-    climate = [real.site_drivers[s] for s in real.site[idx]]
-    x_eq = jnp.stack(
-        [
-            equilibrium_inputs(theta[i : i + 1], climate[i][None], real.lat[idx][i : i + 1], model)[
-                0
-            ]
-            for i in range(idx.size)
-        ]
-    )
+    sites, first, row = np.unique(real.site[idx], return_index=True, return_inverse=True)
+    lat = real.lat[idx]
+    per_site = [  # one climate summary per site (its records differ in length)
+        equilibrium_inputs(theta[:1], real.site_drivers[site][None], lat[k : k + 1], model)
+        for site, k in zip(sites, first, strict=True)
+    ]
+    x_eq = jnp.concatenate(per_site)[row]
     pools0 = eq_model({"x_eq": x_eq})["POOLS0"]
     cols = {
         "drivers": jnp.asarray(real.drivers[idx]),
