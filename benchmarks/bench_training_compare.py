@@ -19,7 +19,10 @@ reshuffled every epoch:
 - **context, JAX floor**: the 240 optimizer steps of ``fit``'s epoch alone
   (``hybridflux.training.epoch.make_train_scan`` on batches gathered once beforehand: no host
   row order, no gather, no bookkeeping) — what no engine built on ``lax.scan`` and XLA:CPU can
-  beat for this model, so ``fit`` / floor is the engine's overhead.
+  beat for this model, so ``fit`` / floor is the engine's overhead. Also timed in the
+  model's own row-major layout (``make_train_scan(..., feature_major=False)``), to show what
+  the feature-major evaluation of the narrow layers (``hybridflux.training.feature_major``,
+  which ``fit`` applies by itself) buys.
 
 The sides alternate for ``--rounds`` rounds (so load drift hits all alike); each round times
 ``--epochs`` epochs of each. Prints the medians over all timed epochs of the wall time and of
@@ -89,13 +92,19 @@ def time_fit(data: dict, batch_size: int, epochs: int, seed: int) -> dict:
     }
 
 
-def time_floor(data: dict, batch_size: int, epochs: int, seed: int) -> dict:
-    """The steps of ``fit``'s epoch alone on batches gathered once: ``epochs`` + 1 calls."""
+def time_floor(
+    data: dict, batch_size: int, epochs: int, seed: int, feature_major: bool = True
+) -> dict:
+    """The steps of ``fit``'s epoch alone on batches gathered once: ``epochs`` + 1 calls
+    (``feature_major=False``: in the model's own row-major layout, as before issue 4's fix)."""
     flat_model, flat = split_flat(ToyQ10(seed))
     optimizer = optax.adam(LEARNING_RATE)
     weight = jnp.ones(data["RECO"].shape[0], jnp.float32)
     batches, w = weighted_batches(data, weight, RowOrder(weight, batch_size)(seed, 0))
-    scan = jax.jit(make_train_scan(flat_model, masked_mse, optimizer, guard_empty_batches=False))
+    scan = make_train_scan(
+        flat_model, masked_mse, optimizer, guard_empty_batches=False, feature_major=feature_major
+    )
+    scan = jax.jit(scan)
     state, wall, cpu = (flat, optimizer.init(flat)), [], []
     for _ in range(epochs + 1):
         t0, c0 = time.perf_counter(), time.process_time()
@@ -149,19 +158,22 @@ def main() -> None:
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     data, load = synthetic(args.rows), [os.getloadavg()[0]]
-    runs: dict[str, list[dict]] = {"jax": [], "torch": [], "torch1": [], "floor": []}
+    runs: dict[str, list[dict]] = {"jax": [], "torch": [], "torch1": [], "floor": [], "rows": []}
     for r in range(args.rounds):
         runs["jax"].append(time_fit(data, args.batch_size, args.epochs, seed=r))
         for key, threads in (("torch", cores), ("torch1", 1)):
             torch.set_num_threads(threads)
             runs[key].append(time_epochs(args.rows, args.batch_size, args.epochs, seed=r))
         runs["floor"].append(time_floor(data, args.batch_size, args.epochs, seed=r))
+        rows = time_floor(data, args.batch_size, args.epochs, seed=r, feature_major=False)
+        runs["rows"].append(rows)
         load.append(os.getloadavg()[0])
     labels = {
         "jax": "hybridflux fit (JAX)",
         "torch": f"PyTorch eager, {cores} threads",
         "torch1": "PyTorch eager, 1 thread",
         "floor": "context: JAX floor (scan alone)",
+        "rows": "context: floor, row-major layers",
     }
     report(runs, labels, args, load, cores)
 

@@ -9,7 +9,11 @@ epoch). Both variants are scan-fused and jitted once, use the same batching (the
 - **flat**: ``hybridflux.training.epoch.make_train_epoch`` — gradients and Adam on one raveled
   vector (what ``fit`` runs, including the finiteness check; as in ``fit``, without the
   empty-batch guard, since ``RowOrder`` leaves no batch empty here);
-- **tree**: the same loop with gradients and Adam on the ``nnx.State`` tree of 7 leaves.
+- **tree**: the same loop with gradients and Adam on the ``nnx.State`` tree of 7 leaves, in
+  the model's own row-major layout;
+- **flat, row-major**: ``make_train_epoch(..., feature_major=False)``: the flat epoch without
+  the feature-major evaluation of the narrow layers (``hybridflux.training.feature_major``),
+  so that tree / flat row-major compares the optimizer representation alone.
 
 A third line, for context, times the tree variant without scan fusion (a jitted step per batch
 called from Python), to show what the scan fusion itself buys.
@@ -218,12 +222,16 @@ def report(variants: dict, args: argparse.Namespace, load: list, header: str, ke
         f"{header}; {args.rows} rows, batch {args.batch_size} ({steps} steps/epoch), Adam, "
         f"median of {args.repeats} interleaved epochs"
     )
-    for name, label in (("flat", "flat vector"), ("tree", "param tree ")):
+    labels = (("flat", "flat vector"), ("rows", "flat, row-major"), ("tree", "param tree"))
+    for name, label in labels:
         print(
-            f"{label} : {med[name]:8.4f} s/epoch (CPU {cpu[name]:.4f} s)   (first call incl. "
+            f"{label:15s}: {med[name]:8.4f} s/epoch (CPU {cpu[name]:.4f} s)   (first call incl. "
             f"compile {first[name]:5.2f} s)"
         )
-    print(f"ratio tree / flat: {med['tree'] / med['flat']:.2f}x")
+    print(
+        f"ratio tree / flat: {med['tree'] / med['flat']:.2f}x; tree / flat row-major: "
+        f"{med['tree'] / med['rows']:.2f}x; flat row-major / flat: {med['rows'] / med['flat']:.2f}x"
+    )
     print(
         f"context, tree with one jitted step per batch (no scan): {med['loop']:.4f} s/epoch "
         f"({med['loop'] / med['flat']:.2f}x the flat scan-fused epoch)"
@@ -251,11 +259,18 @@ def main() -> None:
         flat_model, masked_mse, optimizer, args.batch_size, guard_empty_batches=guard
     )
     flat_fn = jax.jit(epoch_fn)
+    rows_fn = jax.jit(
+        make_train_epoch(
+            flat_model, masked_mse, optimizer, args.batch_size, guard_empty_batches=guard,
+            feature_major=False,
+        )
+    )  # fmt: skip
     tree_fn = jax.jit(make_tree_epoch(graphdef, optimizer))
     loop_fn = make_tree_step_loop(graphdef, optimizer)
     bs = args.batch_size
     variants = {
         "flat": Timed(flat_fn, flat, optimizer.init(flat), flat_model.rest, data, bs),
+        "rows": Timed(rows_fn, flat, optimizer.init(flat), flat_model.rest, data, bs),
         "tree": Timed(tree_fn, params, optimizer.init(params), rest, data, bs),
         "loop": Timed(loop_fn, params, optimizer.init(params), rest, data, bs),
         **parts(flat_model, flat, optimizer, data, bs, guard),

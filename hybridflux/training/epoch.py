@@ -56,6 +56,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from hybridflux.training.feature_major import feature_major as _feature_major
 from hybridflux.training.flat import FlatModel
 from hybridflux.training.rows import RowOrder as RowOrder
 from hybridflux.training.rows import _in_data_order, _zero_unweighted
@@ -103,19 +104,28 @@ def _make_step(grad_fn: Callable, optimizer: Any, rest: Any, guard: bool) -> Cal
     return step
 
 
+def _step_loss(loss_fn: Callable, enabled: bool, flat, rest, batches, w) -> Callable:
+    """``loss_fn`` of one batch, evaluated feature-major where that pays (narrow layers)."""
+    if not enabled:
+        return loss_fn
+    one = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), (batches, w))
+    return _feature_major(loss_fn, flat, rest, *one) or loss_fn
+
+
 def make_train_scan(
     flat_model: FlatModel,
     objective: Objective,
     optimizer: optax.GradientTransformation,
     *,
     guard_empty_batches: bool = True,
+    feature_major: bool = True,
 ) -> Callable[..., tuple[jax.Array, Any, dict[str, jax.Array]]]:
     """Build ``scan(flat, opt_state, rest, batches, weight)``: the steps of an epoch, no gather.
 
     One optimizer step per batch in a ``lax.scan`` over batches already cut by
     :func:`weighted_batches` (columns ``(B, batch_size, ...)``, weights ``(B, batch_size)``);
-    :func:`make_train_epoch` is this scan after that gather. Arguments, ``stats`` and the
-    guard are as in :func:`make_train_epoch`.
+    :func:`make_train_epoch` is this scan after that gather. Arguments, ``stats``, the
+    guard and ``feature_major`` are as in :func:`make_train_epoch`.
 
     Example:
         >>> import jax.numpy as jnp, optax
@@ -140,9 +150,9 @@ def make_train_scan(
     def loss_fn(flat, rest, batch, weight):
         return objective(flat_model.apply(flat, batch, rest), batch, weight)
 
-    grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
-
     def scan(flat, opt_state, rest, batches, w):
+        one_batch = _step_loss(loss_fn, feature_major, flat, rest, batches, w)
+        grad_fn = jax.value_and_grad(one_batch, has_aux=True)
         step = _make_step(grad_fn, optimizer, rest, guard_empty_batches)
         wsum = jnp.sum(w, axis=1)  # before the scan: summed per step it cost ~25 % on a CPU
         (flat, opt_state), (loss, aux) = jax.lax.scan(step, (flat, opt_state), (batches, w, wsum))
@@ -160,6 +170,7 @@ def make_train_epoch(
     batch_size: int,
     *,
     guard_empty_batches: bool = True,
+    feature_major: bool = True,
 ) -> Callable[..., tuple[jax.Array, Any, dict[str, jax.Array]]]:
     """Build the pure epoch function ``epoch(flat, opt_state, rest, data, weight, order)``.
 
@@ -178,6 +189,11 @@ def make_train_epoch(
             ``False`` drops it, 10–30 % faster per epoch of a small model on a CPU; only
             for orders without such batches (``RowOrder.has_empty_batches`` is ``False``),
             otherwise Adam's momentum moves the parameters on empty batches.
+        feature_major: evaluate the loss with narrow activations stored feature-major,
+            ``(F, N)`` (:mod:`hybridflux.training.feature_major`), where the model's layers
+            are narrow enough for it to pay (default; ~40 % less time per step for the
+            issue-4 model on a CPU, same results up to float32 rounding); ``False`` keeps
+            the model's own row-major layout.
 
     Returns:
         ``epoch`` returning ``(flat, opt_state, stats)``; ``stats`` holds ``"loss"`` (mean
@@ -211,7 +227,11 @@ def make_train_epoch(
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     scan = make_train_scan(
-        flat_model, objective, optimizer, guard_empty_batches=guard_empty_batches
+        flat_model,
+        objective,
+        optimizer,
+        guard_empty_batches=guard_empty_batches,
+        feature_major=feature_major,
     )
 
     def epoch(flat, opt_state, rest, data, weight, order):

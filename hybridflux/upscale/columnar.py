@@ -46,16 +46,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.extend.core import ClosedJaxpr, Literal
 
-__all__ = ["columnar", "ELEMENTWISE", "MAX_PRODUCTS"]
+from hybridflux._jaxpr import CALLS, ELEMENTWISE, bind, live
 
-#: Primitives that act elementwise on operands of one shape (or scalars).
-ELEMENTWISE = frozenset(
-    "abs acos acosh add and asin asinh atan atan2 atanh cbrt ceil clamp convert_element_type "
-    "copy cos cosh digamma div eq erf erf_inv erfc exp exp2 expm1 floor ge gt integer_pow "
-    "is_finite le lgamma log log1p logistic lt max min mul ne neg nextafter not or pow "
-    "reduce_precision rem round rsqrt select_n sign sin sinh sqrt square sub tan tanh "
-    "xor".split()
-)
+__all__ = ["columnar", "ELEMENTWISE", "MAX_PRODUCTS"]
 
 #: Most multiply-adds per row that a columnar evaluation unrolls (all layers, all ensemble
 #: members): 320 = one 3-16-16-1 network. Measured on XLA CPU (jax 0.10): 336-480 compiled in
@@ -64,9 +57,7 @@ ELEMENTWISE = frozenset(
 MAX_PRODUCTS = 320
 
 _SUBJAXPR = {
-    "jit": "jaxpr",
-    "pjit": "jaxpr",
-    "closed_call": "call_jaxpr",
+    **CALLS,
     "custom_jvp_call": "call_jaxpr",  # forward only: the custom derivative rule is not needed
     "custom_vjp_call": "call_jaxpr",
 }
@@ -99,18 +90,6 @@ def _concrete(x: Any) -> Any:
     return x if isinstance(x, jax.core.Tracer) else np.asarray(x)
 
 
-def _live(jaxpr) -> list[Any]:
-    """The equations that the outputs depend on (or that have effects), in order: what is
-    not needed (e.g. the respiration network of a GPP-only upscaling) is not unrolled."""
-    needed = {v for v in jaxpr.outvars if not isinstance(v, Literal)}
-    keep = []
-    for eqn in reversed(jaxpr.eqns):
-        if eqn.effects or any(v in needed for v in eqn.outvars):
-            keep.append(eqn)
-            needed.update(v for v in eqn.invars if not isinstance(v, Literal))
-    return keep[::-1]
-
-
 class _Evaluator:
     """Evaluates a jaxpr with columns; counts the products it unrolls and the stackings."""
 
@@ -127,10 +106,7 @@ class _Evaluator:
 
     def bind(self, eqn, args: Sequence[Any]) -> list[Any]:
         """The equation evaluated as written (columns stacked first), as jax.core.eval_jaxpr."""
-        params = eqn.primitive.get_bind_params(eqn.params)
-        with eqn.ctx.manager:
-            out = eqn.primitive.bind(*[self.value(a) for a in args], **params)
-        return list(out) if eqn.primitive.multiple_results else [out]
+        return bind(eqn, [self.value(a) for a in args])
 
     def elementwise(self, eqn, args: Sequence[Any]) -> list[Any] | None:
         shape = eqn.outvars[0].aval.shape
@@ -213,7 +189,7 @@ class _Evaluator:
 
         env.update(zip(closed.jaxpr.constvars, map(_concrete, closed.consts), strict=True))
         env.update(zip(closed.jaxpr.invars, args, strict=True))
-        for eqn in _live(closed.jaxpr):
+        for eqn in live(closed.jaxpr):
             out = self.apply(eqn, [read(v) for v in eqn.invars])
             env.update(zip(eqn.outvars, out, strict=True))
         return [read(v) for v in closed.jaxpr.outvars]

@@ -1,0 +1,56 @@
+"""What the jaxpr interpreters of the package share (columnar upscaling, feature-major training).
+
+Both :mod:`hybridflux.upscale.columnar` and :mod:`hybridflux.training.feature_major` evaluate a
+function's own jaxpr (:func:`jax.make_jaxpr`) equation by equation, changing how some arrays
+are stored but never the arithmetic. They share the set of elementwise primitives, the call
+primitives whose body they evaluate in place, :func:`live` (the equations an output needs)
+and :func:`bind` (an equation evaluated as written).
+
+Example:
+    >>> import jax, jax.numpy as jnp
+    >>> closed = jax.make_jaxpr(lambda x: (jnp.tanh(x), jnp.exp(x))[0])(jnp.ones(3))
+    >>> [e.primitive.name for e in live(closed.jaxpr)], "tanh" in ELEMENTWISE
+    (['tanh'], True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from jax.extend.core import Literal
+
+__all__ = ["CALLS", "ELEMENTWISE", "bind", "live"]
+
+#: Primitives that act elementwise on operands of one shape (or scalars).
+ELEMENTWISE = frozenset(
+    "abs acos acosh add and asin asinh atan atan2 atanh cbrt ceil clamp convert_element_type "
+    "copy cos cosh digamma div eq erf erf_inv erfc exp exp2 expm1 floor ge gt integer_pow "
+    "is_finite le lgamma log log1p logistic lt max min mul ne neg nextafter not or pow "
+    "reduce_precision rem round rsqrt select_n sign sin sinh sqrt square sub tan tanh "
+    "xor".split()
+)
+
+#: Call primitives whose body (a ``ClosedJaxpr`` in this parameter) can be evaluated in place
+#: without changing derivatives (no custom differentiation rule).
+CALLS = {"jit": "jaxpr", "pjit": "jaxpr", "closed_call": "call_jaxpr"}
+
+
+def live(jaxpr) -> list[Any]:
+    """The equations that the outputs depend on (or that have effects), in order: what is
+    not needed (e.g. the respiration network of a GPP-only upscaling) is not evaluated."""
+    needed = {v for v in jaxpr.outvars if not isinstance(v, Literal)}
+    keep = []
+    for eqn in reversed(jaxpr.eqns):
+        if eqn.effects or any(v in needed for v in eqn.outvars):
+            keep.append(eqn)
+            needed.update(v for v in eqn.invars if not isinstance(v, Literal))
+    return keep[::-1]
+
+
+def bind(eqn, args: Sequence[Any]) -> list[Any]:
+    """The equation evaluated as written on ``args`` (as ``jax.core.eval_jaxpr`` does)."""
+    params = eqn.primitive.get_bind_params(eqn.params)
+    with eqn.ctx.manager:
+        out = eqn.primitive.bind(*args, **params)
+    return list(out) if eqn.primitive.multiple_results else [out]
