@@ -43,17 +43,34 @@ EPISODES_ONLY = ("flux_weights",)
 #: TAM-RL settings: overrides of the config's ``tamrl`` entry (keyword arguments of TamRLEntry;
 #: ``train`` is merged into the entry's ``train``). The selection round of 2026-11-21
 #: (benchmarks/README.md) compared the config of then (``embed16``: embed_dim 16) with one
-#: change each; it chose ``embed8``, which is the config since.
-_OLD = {"embed_dim": 16}
+#: change each; it chose ``embed8``. The second and third rounds (robust NEE) compared changes
+#: of ``embed8``; they chose ``shrink0`` (nee_site_weight 0), which is the config since. Every
+#: variant but ``config`` names its nee_site_weight, so it keeps its meaning.
+_OLD = {"embed_dim": 16, "nee_site_weight": 1.0}
+_E8 = {"embed_dim": 8, "nee_site_weight": 1.0}
 VARIANTS: dict[str, dict] = {
     "config": {},
     "embed16": _OLD,
     "ens5": {**_OLD, "train": {"ensemble": 5}},
     "nee2": {**_OLD, "flux_weights": [1.0, 1.0, 2.0]},
-    "embed8": {"embed_dim": 8},
+    "embed8": _E8,
     "small": {**_OLD, "hidden": [32, 32]},
     "pre60": {**_OLD, "pretrain_epochs": 60},
     "zs08": {**_OLD, "zero_shot": 0.8},
+    # Second round (robust NEE, seeds 0-2 on the selection set): changes of embed8.
+    "neehead": {**_E8, "balance": "nee"},
+    "ens8": {**_E8, "train": {"ensemble": 8}},
+    "neehead_ens8": {**_E8, "balance": "nee", "train": {"ensemble": 8}},
+    "neehead_nee2": {**_E8, "balance": "nee", "flux_weights": [1.0, 1.0, 2.0]},
+    # Third round (after a selection-set diagnosis: the NEE error is in the site means): shrink
+    # each site's mean NEE toward the training sites' mean (nee_site_weight), or embed_dim 4.
+    "shrink0": {**_E8, "nee_site_weight": 0.0},
+    "shrink05": {**_E8, "nee_site_weight": 0.5},
+    "shrinkval": {**_E8, "nee_site_weight": "val"},
+    "neehead_shrink0": {**_E8, "balance": "nee", "nee_site_weight": 0.0},
+    "neehead_shrink05": {**_E8, "balance": "nee", "nee_site_weight": 0.5},
+    "neehead_shrinkval": {**_E8, "balance": "nee", "nee_site_weight": "val"},
+    "embed4": {"embed_dim": 4, "nee_site_weight": 1.0},
 }
 
 

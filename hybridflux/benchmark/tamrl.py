@@ -8,15 +8,37 @@ Adapters of :func:`hybridflux.training.episodes.fit_episodes` and
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import optax
 
-from hybridflux.hybrid.tamrl import FLUXES, tamrl_film, tamrl_hybrid
+from hybridflux.hybrid.tamrl import (
+    BALANCES,
+    FLUXES,
+    shrink_site_nee,
+    site_means,
+    tamrl_film,
+    tamrl_hybrid,
+)
 from hybridflux.training.episodes import fit_episodes, predict_sites, site_windows, to_rows
 
-__all__ = ["TamRLEntry", "TamRLHybridEntry"]
+__all__ = ["TamRLEntry", "TamRLHybridEntry", "site_weight_from"]
+
+
+def site_weight_from(predicted: np.ndarray, observed: np.ndarray) -> float:
+    """α of :func:`shrink_site_nee` fitted on validation sites: the least-squares slope of the
+    observed on the predicted site-mean NEE, ``cov(m_obs, m_pred)/var(m_pred)``, clipped to
+    [0, 1] (1 when the predicted means do not vary).
+
+    Example:
+        >>> site_weight_from(np.array([0.0, 2.0, 4.0]), np.array([0.0, 1.0, 2.0]))
+        0.5
+    """
+    ok = np.isfinite(predicted) & np.isfinite(observed)
+    p, o = predicted[ok], observed[ok]
+    var = np.var(p) if ok.sum() > 1 else 0.0
+    return 1.0 if var <= 0 else float(np.clip(np.mean((p - p.mean()) * (o - o.mean())) / var, 0, 1))
 
 
 class TamRLEntry:
@@ -29,6 +51,12 @@ class TamRLEntry:
     Args:
         context: the benchmark's ``BuildContext`` (inputs, targets GPP/RECO/NEE, seed, train).
         embed_dim: D. hidden: decoder widths. encoder_hidden: set-encoder widths.
+        balance: decoder heads GPP, RECO (``"reco"``) or GPP, NEE (``"nee"``), NEE = RECO − GPP
+            either way (:class:`~hybridflux.hybrid.tamrl.FluxDecoder`).
+        nee_site_weight: weight α of :func:`~hybridflux.hybrid.tamrl.shrink_site_nee` (a model
+            option, :class:`~hybridflux.hybrid.tamrl.TamRL`): each site's predicted mean NEE
+            shrunk toward the mean over training sites of their mean observed NEE; 1: off;
+            ``"val"``: α fitted on the validation sites (:func:`site_weight_from`).
         k_support: support months of a few-shot training site. zero_shot: fraction of
             zero-shot sites per episode. batch_sites: sites per step.
         pretrain_epochs: epochs with the modulation switched off first.
@@ -41,14 +69,23 @@ class TamRLEntry:
     """
 
     needs_site = True
+    #: The decoder parameterisations this entry can build.
+    balances: tuple[str, ...] = BALANCES
 
     def __init__(self, context: Any, *, embed_dim: int = 16, hidden: list[int] | None = None,
-                 encoder_hidden: list[int] | None = None, k_support: int = 6,
+                 encoder_hidden: list[int] | None = None, balance: Literal["reco", "nee"] = "reco",
+                 nee_site_weight: float | Literal["val"] = 1.0, k_support: int = 6,
                  zero_shot: float = 0.5, batch_sites: int = 16, pretrain_epochs: int = 0,
                  site_column: str = "site", train: dict[str, Any] | None = None):  # fmt: skip
         from hybridflux.benchmark.models import FitOptions
 
-        self.context, self.site_column = context, site_column
+        if balance not in self.balances:
+            raise ValueError(f"{type(self).__name__}: balance must be one of {self.balances}, "
+                             f"got {balance!r}")  # fmt: skip
+        if nee_site_weight != "val" and not 0.0 <= nee_site_weight <= 1.0:
+            raise ValueError(f"nee_site_weight must be in [0, 1] or 'val', got {nee_site_weight}")
+        self.context, self.site_column, self.balance = context, site_column, balance
+        self.nee_site_weight, self.shrink = nee_site_weight, None
         self.options = context.options(FitOptions(**(train or {})))
         self.arch = dict(embed_dim=embed_dim, hidden=tuple(hidden or (64, 64)),
                          encoder_hidden=tuple(encoder_hidden or (64, 64)))  # fmt: skip
@@ -57,8 +94,13 @@ class TamRLEntry:
         self.targets = tuple(context.targets.get(k) for k in FLUXES)
         self.models: list[Any] = []
 
+    def _alpha(self) -> float:
+        """The models' own nee_site_weight (1 for ``"val"``: applied after fitting α)."""
+        return 1.0 if self.nee_site_weight == "val" else float(self.nee_site_weight)
+
     def _make(self, seed: int) -> Any:
-        return tamrl_film(self.context.inputs, rngs=seed, **self.arch)
+        return tamrl_film(self.context.inputs, balance=self.balance, nee_site_weight=self._alpha(),
+                          rngs=seed, **self.arch)  # fmt: skip
 
     def _windows(self, data):
         if self.site_column not in data:
@@ -86,6 +128,19 @@ class TamRLEntry:
             patience=o["patience"] if val_w is not None else 0, **self.episodes,
         )  # fmt: skip
         self.models, self.history = result.models, result.history
+        if self.nee_site_weight == "val":
+            self.shrink = self._val_shrink(windows, val_w)
+
+    def _val_shrink(self, windows, val_w) -> tuple[float, float]:
+        """(α, μ) of the site-mean NEE shrinkage: α from the validation sites, μ the mean over
+        training sites of their mean observed NEE."""
+        obs = np.asarray(windows.obs[..., 2])
+        if val_w is None or not obs.any():
+            raise ValueError("nee_site_weight='val' needs validation sites and observed NEE")
+        mu = float(np.nanmean(site_means(windows.y[..., 2], obs)))
+        m_pred = site_means(predict_sites(self.models, val_w)["NEE"], val_w.valid)
+        m_obs = site_means(val_w.y[..., 2], val_w.obs[..., 2])
+        return site_weight_from(m_pred, m_obs), mu
 
     def predict(self, data: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Target name → zero-shot predictions at the rows (ensemble mean)."""
@@ -95,19 +150,25 @@ class TamRLEntry:
             {k: v for k, v in data.items() if k in self.context.inputs or k == self.site_column}
         )
         grids = predict_sites(self.models, windows)
+        if self.shrink is not None:
+            grids = shrink_site_nee(grids, np.asarray(windows.valid), *self.shrink)
         n = len(data[self.site_column])
         return {k: to_rows(grids[k], index, n) for k in self.context.targets if k in grids}
 
 
 class TamRLHybridEntry(TamRLEntry):
     """TAM-RL with task-aware LUE–Q10 parameters (:func:`~hybridflux.hybrid.tamrl.tamrl_hybrid`);
-    the drivers SW_IN_F, TA_F and LAI must be benchmark inputs.
+    the drivers SW_IN_F, TA_F and LAI must be benchmark inputs; ``balance`` must be ``"reco"``
+    (the process model predicts GPP and RECO).
 
     Example:
         >>> TamRLHybridEntry.needs_site
         True
     """
 
+    balances = ("reco",)
+
     def _make(self, seed: int) -> Any:
         arch = {**self.arch, "hidden": self.arch["hidden"]}
-        return tamrl_hybrid(self.context.inputs, lai="LAI", rngs=seed, **arch)
+        return tamrl_hybrid(self.context.inputs, lai="LAI", nee_site_weight=self._alpha(),
+                            rngs=seed, **arch)  # fmt: skip

@@ -11,20 +11,14 @@ from __future__ import annotations
 
 import datetime
 import inspect
-import typing
-from collections.abc import Callable, Sequence
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import Field, model_validator
 
-from hybridflux.config.registry import (
-    ACTIVATIONS,
-    CATEGORICAL,
-    LOSSES,
-    MODELS,
-    SYNTHETIC,
-    TRAINABLE,
-)
+from hybridflux.config.base import ConfigError, _Strict
+from hybridflux.config.model_sections import _MODEL_SECTIONS as _MODEL_SECTIONS
+from hybridflux.config.model_sections import ModelConfig
+from hybridflux.config.registry import LOSSES, SYNTHETIC, TRAINABLE
 from hybridflux.data.splits import SPLIT_KINDS
 
 __all__ = [
@@ -40,28 +34,6 @@ __all__ = [
     "EvaluateConfig",
     "OutputConfig",
 ]
-
-
-class ConfigError(ValueError):
-    """A configuration that cannot be used; the message names the offending key(s).
-
-    Example:
-        >>> print(ConfigError("config.yaml", ["train.epochs: missing required key"]))
-        config.yaml: invalid configuration
-          train.epochs: missing required key
-    """
-
-    def __init__(self, source: str, problems: Sequence[str]):
-        self.source = source
-        self.problems = list(problems)
-        lines = [f"{source}: invalid configuration", *(f"  {p}" for p in self.problems)]
-        super().__init__("\n".join(lines))
-
-
-class _Strict(BaseModel):
-    """Base of every section: unknown keys are errors, defaults are validated."""
-
-    model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
 class SyntheticConfig(_Strict):
@@ -335,96 +307,6 @@ class OutputConfig(_Strict):
 
     figures: bool = Field(True, description="Write the figures into `figures/`.")
     keep_checkpoints: int = Field(2, ge=1, description="Most recent checkpoints kept.")
-
-
-class _ModelBase(_Strict):
-    """Shared behaviour of the generated ``model`` sections."""
-
-    type: str
-
-    def build(self, seed: int) -> Any:
-        """The model of this section, its weights initialised from ``seed``."""
-        kwargs = self.model_dump(exclude={"type"})
-        if "activation" in kwargs:
-            kwargs["activation"] = ACTIVATIONS[kwargs["activation"]]
-        return MODELS[self.type](**kwargs, rngs=seed)
-
-
-class _SiteModelBase(_ModelBase):
-    """Shared behaviour of site (TAM-RL) model sections: covariates with categorical names
-    expanded (``PFT`` → ``PFT_ENF``, …, registry ``CATEGORICAL``), trained by episodes."""
-
-    #: Trained by episodes over sites (``train.episodes``), not on rows.
-    episodic: ClassVar[bool] = True
-    covariates: list[str] = Field(min_length=1)
-    embed_dim: int = Field(16, ge=1)
-    hidden: list[int] = Field(default_factory=lambda: [64, 64], min_length=1)
-    encoder_hidden: list[int] = Field(default_factory=lambda: [64, 64], min_length=1)
-
-    def columns(self) -> list[str]:
-        """The covariate columns of the model (categorical covariates as their 0/1 columns)."""
-        out: list[str] = []
-        for name in self.covariates:
-            classes = CATEGORICAL[name][1] if name in CATEGORICAL else None
-            out.extend([name] if classes is None else [f"{name}_{c}" for c in classes])
-        return out
-
-    def build(self, seed: int) -> Any:
-        """The model of this section, its weights initialised from ``seed``."""
-        kwargs = self.model_dump(exclude={"type", "covariates"})
-        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items()}
-        return MODELS[self.type](self.columns(), **kwargs, rngs=int(seed))
-
-
-class _TamRLHybridBase(_SiteModelBase):
-    """Drivers of the task-aware LUE–Q10 decoder (their columns must be covariates)."""
-
-    hidden: list[int] = Field(default_factory=lambda: [32, 32], min_length=1)
-    sw_in: str = "SW_IN_F"
-    ta: str = "TA_F"
-    lai: str | None = None
-
-
-#: Site-model types → the base of their section (their factories take covariates first).
-_SITE_BASES = {"tamrl": _SiteModelBase, "tamrl_hybrid": _TamRLHybridBase}
-
-
-def _site_section(name: str, factory: Callable) -> type[_ModelBase]:
-    doc = f"The ``model`` section of type ``{name}`` (``{factory.__name__}``), a site model."
-    return create_model(name, __base__=_SITE_BASES[name], __doc__=doc, type=(Literal[name], ...))
-
-
-def _field(annotation: Any, default: Any, name: str) -> tuple[Any, Any]:
-    """Pydantic field of a factory parameter (sequences as lists: YAML round trips)."""
-    if name == "activation":
-        return Literal[tuple(ACTIVATIONS)], "tanh"
-    origin = typing.get_origin(annotation)
-    if origin is Sequence or origin is typing.Sequence:
-        (item,) = typing.get_args(annotation)
-        return list[item], Field(default_factory=lambda d=default: list(d))
-    return annotation, default
-
-
-def _model_section(name: str, factory: Callable) -> type[_ModelBase]:
-    """A pydantic model of ``factory``'s keyword arguments (``rngs`` comes from train.seed)."""
-    hints = typing.get_type_hints(factory)
-    fields = {
-        key: _field(hints[key], param.default, key)
-        for key, param in inspect.signature(factory).parameters.items()
-        if key != "rngs" and param.default is not inspect.Parameter.empty
-    }
-    doc = f"The ``model`` section of type ``{name}``: keyword arguments of ``{factory.__name__}``."
-    return create_model(name, __base__=_ModelBase, __doc__=doc, type=(Literal[name], ...), **fields)
-
-
-_MODEL_SECTIONS = {
-    name: (_site_section if name in _SITE_BASES else _model_section)(name, factory)
-    for name, factory in MODELS.items()
-}
-ModelConfig = Annotated[
-    typing.Union[tuple(_MODEL_SECTIONS.values())],  # noqa: UP007 - built from the registry
-    Field(discriminator="type"),
-]
 
 
 class Config(_Strict):

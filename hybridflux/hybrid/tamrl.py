@@ -3,17 +3,13 @@
 A site (a *task*) is a set of monthly windows. A set encoder maps the site's windows — its
 standardised covariates and static traits, plus for few-shot support months the standardised
 fluxes with observed-flags — to an embedding ``e`` (:mod:`hybridflux.modulators.encoders`).
-The embedding modulates a decoder that predicts the fluxes of every month of the site:
-
-- :class:`FluxDecoder` — a FiLM-modulated MLP with positive heads,
-  ``GPP = s_G·softplus(o₁)``, ``RECO = s_R·softplus(o₂)``, and ``NEE = RECO − GPP`` by
-  construction (the carbon balance holds exactly in physical units, gC m-2 d-1);
-- :class:`HybridDecoder` — beyond the published method: the **process parameters** become
-  task-aware, ``ε(x, e)``, ``R_b(x, e)`` and ``Q10(e)`` from :class:`TaskModulated` sources,
-  in the LUE–Q10 model ``GPP = ε·fAPAR(LAI)·PAR``, ``RECO = R_b·Q10^((T−15)/10)``,
-  ``NEE = RECO − GPP`` (:func:`hybridflux.hybrid.models.lue_q10_process`).
-
-Sites are held as :class:`SiteWindows` (padded ``(S, T, ·)`` arrays with masks).
+The embedding modulates a decoder that predicts the fluxes of every month of the site
+(:mod:`hybridflux.hybrid.task_decoders`: the FiLM :class:`FluxDecoder` with
+``NEE = RECO − GPP`` by construction, or the :class:`HybridDecoder` with task-aware LUE–Q10
+parameters). This module holds the model, :class:`TamRL`, and its factories
+:func:`tamrl_film` and :func:`tamrl_hybrid`; the sites, held as :class:`SiteWindows` (padded
+``(S, T, ·)`` arrays with masks); and the zero-shot shrinkage of each site's mean NEE,
+:func:`shrink_site_nee`. The decoders are re-exported here.
 
 Reference:
     Renganathan, Rozanov et al., "Task Aware Modulation using Representation Learning for
@@ -32,8 +28,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import jax
 import jax.numpy as jnp
@@ -41,15 +36,22 @@ import numpy as np
 from flax import nnx
 from jax.typing import ArrayLike
 
-from hybridflux.hybrid.models import lue_q10_process
 from hybridflux.hybrid.params import Stat
-from hybridflux.hybrid.sources import HEADS, _bounds
+from hybridflux.hybrid.task_decoders import (
+    BALANCES,
+    FLUXES,
+    FluxDecoder,
+    HybridDecoder,
+    TaskModulated,
+    _moments,
+)
 from hybridflux.modulators.encoders import SetEncoder
-from hybridflux.modulators.film import FiLMMLP
-from hybridflux.modulators.mlp import MLP
 
 __all__ = [
     "FLUXES",
+    "BALANCES",
+    "site_means",
+    "shrink_site_nee",
     "SiteWindows",
     "TaskModulated",
     "FluxDecoder",
@@ -58,9 +60,6 @@ __all__ = [
     "tamrl_film",
     "tamrl_hybrid",
 ]
-
-#: The fluxes a TAM-RL model predicts, in the order of the target axis of :class:`SiteWindows`.
-FLUXES = ("GPP", "RECO", "NEE")
 
 
 @jax.tree_util.register_dataclass
@@ -107,142 +106,35 @@ class SiteWindows:
         return jax.tree.map(lambda a: a[index], self)
 
 
-def _moments(x: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation (1 where 0) over the cells of ``ok``, per last-axis column."""
-    x = np.asarray(x, np.float64).reshape(-1, x.shape[-1])
-    ok = np.asarray(ok, bool).reshape(-1, x.shape[-1])
-    n = np.maximum(ok.sum(0), 1)
-    mean = np.where(ok, x, 0.0).sum(0) / n
-    std = np.sqrt(np.where(ok, (x - mean) ** 2, 0.0).sum(0) / n)
-    return mean, np.where(std > 0, std, 1.0)
+def site_means(grid: ArrayLike, ok: ArrayLike) -> np.ndarray:
+    """(S,) mean of ``grid`` (S, T) over the cells ``ok`` of each site (NaN where none)."""
+    grid, ok = np.asarray(grid, np.float64), np.asarray(ok, bool)
+    n = ok.sum(1)
+    return np.where(n > 0, np.where(ok, grid, 0.0).sum(1) / np.maximum(n, 1), np.nan)
 
 
-class TaskModulated(nnx.Module):
-    """A process parameter from covariates and the task embedding, ``θ = head(MLP([x̃, e]))``.
+def shrink_site_nee(grids: Mapping[str, ArrayLike], valid: ArrayLike, weight: float,
+                    mu: float) -> dict[str, np.ndarray]:  # fmt: skip
+    """Shrink each site's mean NEE toward ``mu``, keeping GPP and the balance NEE = RECO − GPP.
 
-    The task-aware counterpart of :class:`~hybridflux.hybrid.sources.Modulated` (design 0003):
-    ``x̃ = (x − μ)/s`` stacks the named, standardised columns of the batch; with no inputs the
-    parameter is one value per site, a function of ``e`` alone (e.g. Q10).
+    With ``m_s`` the site's mean predicted NEE over its valid months (gC m-2 d-1),
 
-    Args:
-        inputs: covariate names (may be empty).
-        lo: lower bound, units of the parameter.
-        hi: upper bound, or ``None`` for ``(lo, ∞)`` (softplus head).
-        embed_dim: D, length of the embedding.
-        hidden: hidden widths of the MLP.
-        init: starting level of θ (the output bias is the head's inverse of it).
-        rngs: ``nnx.Rngs``.
+        δ_s = (1 − α)(μ − m_s),  RECO' = max(RECO + δ_s, 0),  NEE' = RECO' − GPP,
+
+    so NEE' = NEE + δ_s (the site mean moves to ``α·m_s + (1 − α)·μ``, the seasonal anomaly is
+    kept) except in months where RECO would turn negative. ``α = weight``: 1 leaves the
+    predictions as they are, 0 gives every site the mean ``μ`` (zero-shot, a site's mean NEE —
+    its sink strength — is predicted poorly from covariates; benchmarks/README.md).
 
     Example:
-        >>> import jax.numpy as jnp
-        >>> from flax import nnx
-        >>> q10 = TaskModulated([], 1.0, 4.0, embed_dim=2, init=2.0, rngs=nnx.Rngs(0))
-        >>> round(float(q10({}, jnp.zeros((3, 2)))[0]), 3)
-        2.0
+        >>> g = {"GPP": np.array([[1.0, 3.0]]), "RECO": np.array([[2.0, 2.0]])}
+        >>> g["NEE"] = g["RECO"] - g["GPP"]
+        >>> shrink_site_nee(g, np.ones((1, 2), bool), 0.5, -1.0)["NEE"].tolist()
+        [[0.5, -1.5]]
     """
-
-    def __init__(self, inputs, lo, hi=None, *, embed_dim, hidden=(16,), init=None, rngs):
-        self.names = tuple(inputs)
-        name, self.bounds = _bounds(lo, hi)
-        self.head, inverse = HEADS[name]
-        self.net = MLP(len(self.names) + embed_dim, hidden, 1, activation=jax.nn.gelu, rngs=rngs)
-        if init is not None:
-            last = self.net.layers[-1]
-            last.bias[...] = jnp.full((1,), inverse(init, *self.bounds), jnp.float32)
-            last.kernel[...] = last.kernel[...] * 0.1
-        n = len(self.names)
-        self.mean = Stat(jnp.zeros(n, jnp.float32))
-        self.std = Stat(jnp.ones(n, jnp.float32))
-
-    @property
-    def inputs(self) -> tuple[str, ...]:
-        """Covariate names read from the batch."""
-        return self.names
-
-    def set_normalization(self, batch: Mapping[str, ArrayLike], ok: ArrayLike) -> None:
-        """μ, s of each covariate over the cells ``ok`` of the batch (outside ``jit``)."""
-        if self.names:
-            x = np.stack([np.asarray(batch[k]) for k in self.names], -1)
-            mean, std = _moments(x, np.broadcast_to(np.asarray(ok)[..., None], x.shape))
-            self.mean[...], self.std[...] = jnp.asarray(mean, jnp.float32), jnp.asarray(std)
-
-    def __call__(self, batch: Mapping[str, ArrayLike], e: jax.Array) -> jax.Array:
-        """θ with the leading shape of ``e`` (…, D), within the bounds."""
-        cols = [(jnp.asarray(batch[k]) - m) / s for k, m, s in self._stats()]
-        z = jnp.concatenate([jnp.stack(cols, -1), e], -1) if cols else e
-        return self.head(self.net(z)[..., 0], *self.bounds)
-
-    def _stats(self):
-        return zip(self.names, self.mean[...], self.std[...], strict=True)
-
-
-class FluxDecoder(nnx.Module):
-    """FiLM-modulated MLP → ``GPP = s_G·softplus(o₁)``, ``RECO = s_R·softplus(o₂)``, NEE = R − G.
-
-    Args:
-        n_inputs: F, number of covariates.
-        embed_dim: D.
-        hidden: hidden widths of the FiLM MLP.
-        rngs: ``nnx.Rngs``.
-
-    Example:
-        >>> import jax.numpy as jnp
-        >>> from flax import nnx
-        >>> dec = FluxDecoder(2, 3, (4,), rngs=nnx.Rngs(0))
-        >>> out = dec({}, jnp.ones((5, 2)), jnp.zeros((5, 3)), jnp.ones(3))
-        >>> bool(jnp.allclose(out["NEE"], out["RECO"] - out["GPP"]))
-        True
-    """
-
-    def __init__(self, n_inputs: int, embed_dim: int, hidden: Sequence[int], *, rngs: nnx.Rngs):
-        self.net = FiLMMLP(n_inputs, hidden, 2, embed_dim=embed_dim, rngs=rngs)
-
-    def __call__(self, columns, x_std, e, scale) -> dict[str, jax.Array]:
-        """Fluxes (gC m-2 d-1) from standardised covariates (…, F) and embedding (…, D)."""
-        o = jax.nn.softplus(self.net(x_std, e))
-        gpp, reco = o[..., 0] * scale[0], o[..., 1] * scale[1]
-        return {"GPP": gpp, "RECO": reco, "NEE": reco - gpp}
-
-
-class HybridDecoder(nnx.Module):
-    """LUE–Q10 with task-aware parameters ``ε(x, e)``, ``R_b(x, e)``, ``Q10(e)``.
-
-    Args:
-        covariates: all covariate names (ε and R_b read all of them).
-        embed_dim: D.
-        hidden: hidden widths of the parameter networks.
-        sw_in: shortwave column (W m-2); ta: air temperature (°C); lai: LAI (m2 m-2) or None.
-        rngs: ``nnx.Rngs``.
-
-    Reference:
-        Monteith (1972); Reichstein et al. (2022); this project's extension of TAM-RL.
-
-    Example:
-        >>> import jax.numpy as jnp
-        >>> from flax import nnx
-        >>> dec = HybridDecoder(["SW_IN_F", "TA_F"], 2, (4,), rngs=nnx.Rngs(0))
-        >>> cols = {"SW_IN_F": jnp.full(3, 200.0), "TA_F": jnp.full(3, 15.0)}
-        >>> bool((dec(cols, None, jnp.zeros((3, 2)), None)["GPP"] > 0).all())
-        True
-    """
-
-    def __init__(self, covariates, embed_dim, hidden, *, sw_in="SW_IN_F", ta="TA_F", lai=None,
-                 rngs):  # fmt: skip
-        kw = dict(embed_dim=embed_dim, hidden=hidden, rngs=rngs)
-        self.eps = TaskModulated(covariates, 0.0, 5.0, init=1.0, **kw)
-        self.rb = TaskModulated(covariates, 0.0, init=2.0, **kw)
-        self.q10 = TaskModulated((), 1.0, 4.0, init=2.0, **kw)
-        self.process = functools.partial(lue_q10_process, sw_in=sw_in, ta=ta, lai=lai)
-
-    def parameters(self, columns, e) -> dict[str, jax.Array]:
-        """Per-month ε (gC MJ-1), R_b (gC m-2 d-1) and per-site Q10 (1)."""
-        return {"eps": self.eps(columns, e), "Rb": self.rb(columns, e), "Q10": self.q10({}, e)}
-
-    def __call__(self, columns, x_std, e, scale) -> dict[str, jax.Array]:
-        """GPP, RECO, NEE (gC m-2 d-1) of the LUE–Q10 model with task-aware parameters."""
-        p = self.parameters(columns, e)
-        out = self.process(p, columns)
-        return {k: out[k] for k in FLUXES}
+    delta = (1.0 - weight) * (mu - site_means(grids["NEE"], valid))
+    reco = np.maximum(np.asarray(grids["RECO"]) + np.nan_to_num(delta)[:, None], 0.0)
+    return {**grids, "RECO": reco, "NEE": reco - np.asarray(grids["GPP"])}
 
 
 class TamRL(nnx.Module):
@@ -259,6 +151,9 @@ class TamRL(nnx.Module):
         encoder: a set encoder taking ``F + 6`` features per window (default built).
         embed_dim: D.
         encoder_hidden: widths of the default :class:`SetEncoder`.
+        nee_site_weight: α of :func:`shrink_site_nee` in zero-shot prediction
+            (:func:`~hybridflux.training.episodes.predict_sites`); 1: no shrinkage. Below 1 the
+            model holds ``nee_mu``, μ: the mean over training sites of their mean observed NEE.
         rngs: ``nnx.Rngs``.
 
     Example:
@@ -268,7 +163,7 @@ class TamRL(nnx.Module):
     """
 
     def __init__(self, covariates, decoder, *, encoder=None, embed_dim=16,
-                 encoder_hidden=(64, 64), rngs):  # fmt: skip
+                 encoder_hidden=(64, 64), nee_site_weight=1.0, rngs):  # fmt: skip
         self.covariates = tuple(covariates)
         k = len(FLUXES)
         n = len(self.covariates) + 2 * k
@@ -277,6 +172,11 @@ class TamRL(nnx.Module):
         self.x_mean = Stat(jnp.zeros(len(self.covariates), jnp.float32))
         self.x_std = Stat(jnp.ones(len(self.covariates), jnp.float32))
         self.y_scale = Stat(jnp.ones(k, jnp.float32))
+        if not 0.0 <= nee_site_weight <= 1.0:
+            raise ValueError(f"nee_site_weight must be in [0, 1], got {nee_site_weight}")
+        self.nee_site_weight = float(nee_site_weight)
+        if self.nee_site_weight != 1.0:  # no extra variable otherwise: older runs still load
+            self.nee_mu = Stat(jnp.zeros((), jnp.float32))
 
     def set_normalization(self, windows: SiteWindows) -> None:
         """Covariate mean/std and flux scales (RMS) from training windows (outside ``jit``)."""
@@ -286,6 +186,9 @@ class TamRL(nnx.Module):
         y, obs = np.asarray(windows.y, np.float64), np.asarray(windows.obs)
         rms = np.sqrt((y**2 * obs).sum((0, 1)) / np.maximum(obs.sum((0, 1)), 1))
         self.y_scale[...] = jnp.asarray(np.where(rms > 0, rms, 1.0), jnp.float32)
+        if hasattr(self, "nee_mu"):
+            mu = np.nanmean(site_means(y[..., 2], obs[..., 2])) if obs[..., 2].any() else 0.0
+            self.nee_mu[...] = jnp.asarray(mu, jnp.float32)
         cols = {c: x[..., j] for j, c in enumerate(self.covariates)}
         for src in ("eps", "rb", "q10"):
             if hasattr(self.decoder, src):
@@ -328,7 +231,8 @@ def _rngs(rngs: nnx.Rngs | int) -> nnx.Rngs:
     return rngs if isinstance(rngs, nnx.Rngs) else nnx.Rngs(int(rngs))
 
 
-def tamrl_film(covariates, *, embed_dim=16, hidden=(64, 64), encoder_hidden=(64, 64), rngs=0):
+def tamrl_film(covariates, *, embed_dim=16, hidden=(64, 64), encoder_hidden=(64, 64),
+               balance="reco", nee_site_weight=1.0, rngs=0):  # fmt: skip
     """TAM-RL with a FiLM-modulated flux decoder (:class:`FluxDecoder`).
 
     Args:
@@ -336,6 +240,9 @@ def tamrl_film(covariates, *, embed_dim=16, hidden=(64, 64), encoder_hidden=(64,
         embed_dim: D.
         hidden: widths of the decoder.
         encoder_hidden: widths of the set encoder.
+        balance: ``"reco"`` (heads GPP, RECO) or ``"nee"`` (heads GPP, NEE), both with
+            ``NEE = RECO − GPP`` exactly (:class:`FluxDecoder`).
+        nee_site_weight: α of the zero-shot site-mean NEE shrinkage (:class:`TamRL`).
         rngs: ``nnx.Rngs`` or a seed.
 
     Example:
@@ -343,13 +250,14 @@ def tamrl_film(covariates, *, embed_dim=16, hidden=(64, 64), encoder_hidden=(64,
         'FluxDecoder'
     """
     rngs = _rngs(rngs)
-    decoder = FluxDecoder(len(covariates), embed_dim, hidden, rngs=rngs)
+    decoder = FluxDecoder(len(covariates), embed_dim, hidden, balance=balance, rngs=rngs)
     return TamRL(covariates, decoder, embed_dim=embed_dim, encoder_hidden=encoder_hidden,
-                 rngs=rngs)  # fmt: skip
+                 nee_site_weight=nee_site_weight, rngs=rngs)  # fmt: skip
 
 
 def tamrl_hybrid(covariates, *, sw_in="SW_IN_F", ta="TA_F", lai=None, embed_dim=16,
-                 hidden=(32, 32), encoder_hidden=(64, 64), rngs=0):  # fmt: skip
+                 hidden=(32, 32), encoder_hidden=(64, 64), nee_site_weight=1.0,
+                 rngs=0):  # fmt: skip
     """TAM-RL with task-aware LUE–Q10 parameters (:class:`HybridDecoder`).
 
     Args:
@@ -360,6 +268,7 @@ def tamrl_hybrid(covariates, *, sw_in="SW_IN_F", ta="TA_F", lai=None, embed_dim=
         embed_dim: D.
         hidden: widths of the parameter networks.
         encoder_hidden: widths of the set encoder.
+        nee_site_weight: α of the zero-shot site-mean NEE shrinkage (:class:`TamRL`).
         rngs: ``nnx.Rngs`` or a seed.
 
     Example:
@@ -372,4 +281,4 @@ def tamrl_hybrid(covariates, *, sw_in="SW_IN_F", ta="TA_F", lai=None, embed_dim=
     rngs = _rngs(rngs)
     decoder = HybridDecoder(covariates, embed_dim, hidden, sw_in=sw_in, ta=ta, lai=lai, rngs=rngs)
     return TamRL(covariates, decoder, embed_dim=embed_dim, encoder_hidden=encoder_hidden,
-                 rngs=rngs)  # fmt: skip
+                 nee_site_weight=nee_site_weight, rngs=rngs)  # fmt: skip

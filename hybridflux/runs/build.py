@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import optax
 import xarray as xr
 
@@ -29,7 +30,17 @@ from hybridflux.data.splits import Split
 from hybridflux.losses import Objective
 from hybridflux.runs.pipeline import Columns, to_columns
 
-__all__ = ["check_model", "build_objective", "build_optimizer", "TrainingData", "training_data"]
+__all__ = [
+    "check_model",
+    "with_optional_covariates",
+    "build_objective",
+    "build_optimizer",
+    "TrainingData",
+    "training_data",
+]
+
+#: Least fraction of the records with a target on which an optional covariate must be finite.
+OPTIONAL_COVERAGE = 0.9
 
 
 def check_model(cfg: Config, model: Any) -> None:
@@ -59,6 +70,35 @@ def check_model(cfg: Config, model: Any) -> None:
     ]
     if problems:
         raise ConfigError("config", problems)
+
+
+def with_optional_covariates(cfg: Config, ds: xr.Dataset) -> Config:
+    """The config with ``model.optional_covariates`` resolved against the data.
+
+    An optional column is used when ``ds`` has it and it is finite on at least
+    :data:`OPTIONAL_COVERAGE` of the (site, time) records where a target is finite; it is then
+    appended to its covariate list, and ``optional_covariates`` is emptied, so the resolved
+    config (written to the run's ``config.yaml``) says which inputs the model has.
+
+    Example:
+        >>> from hybridflux.demo import demo_config
+        >>> from hybridflux.data import load_sample
+        >>> cfg = demo_config(["model.optional_covariates={rb_covariates: [TA_F, NO_SUCH]}"])
+        >>> with_optional_covariates(cfg, load_sample("fr-pue-daily")).model.rb_covariates[-1]
+        'TA_F'
+    """
+    optional = getattr(cfg.model, "optional_covariates", None)
+    if not optional:
+        return cfg
+    targets = [ds[c].values for c in cfg.targets.values() if c in ds]
+    records = np.logical_or.reduce([np.isfinite(t) for t in targets]) if targets else None
+
+    def available(name: str) -> bool:
+        if name not in ds or records is None or not records.any():
+            return False
+        return float(np.isfinite(ds[name].values)[records].mean()) >= OPTIONAL_COVERAGE
+
+    return cfg.model_copy(update={"model": cfg.model.with_optional(available)})
 
 
 def build_objective(cfg: Config) -> Objective:

@@ -37,6 +37,7 @@ from hybridflux.runs.build import (
     build_optimizer,
     check_model,
     training_data,
+    with_optional_covariates,
 )
 from hybridflux.runs.figures import write_figures
 from hybridflux.runs.metrics import compute_metrics, metrics_json
@@ -263,6 +264,9 @@ def train_from_config(
     t0 = time.perf_counter()
     run = RunDir(out)
     say = log or (lambda message: None)
+    pairs = observed_pairs(cfg)
+    ds = load_dataset(cfg.data, observed=list(pairs.values()), require=list(cfg.targets.values()))
+    cfg = with_optional_covariates(cfg, ds)
     # Several processes (jax.distributed): process 0 writes, the others only train along.
     primary = is_primary()
     resumed_from = run.prepare(cfg, resume=resume) if primary else run.latest_epoch()
@@ -270,8 +274,6 @@ def train_from_config(
         say(
             f"resuming from epoch {resumed_from}" if resumed_from else "nothing to resume; starting"
         )
-    pairs = observed_pairs(cfg)
-    ds = load_dataset(cfg.data, observed=list(pairs.values()), require=list(cfg.targets.values()))
     split = make_run_split(ds, cfg.split, record=list(cfg.targets.values()))
     probe = cfg.model.build(cfg.train.seed)
     check_model(cfg, probe)

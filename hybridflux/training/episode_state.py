@@ -1,8 +1,12 @@
-"""Checkpoints of episodic training (:func:`hybridflux.training.episodes.fit_episodes`).
+"""The loop state of episodic training (:func:`hybridflux.training.episodes.fit_episodes`):
+its layout, its early-stopping update and its checkpoints.
 
-A checkpoint holds everything the epoch loop carries: the ensemble's flat parameter vectors,
-the optimizer state, the early-stopping state (best vectors, best loss, best epoch per
-member, epochs without improvement, whether it stopped) and the loss history. Because each
+The state is a dict of arrays, built by :func:`initial_episode_state`: the ensemble's flat
+parameter vectors, the optimizer state and the early-stopping state (best vectors, best mean
+validation loss, best epoch per member, epochs without improvement, whether it stopped),
+updated after each validated epoch by :func:`update_best` (the patience logic of
+:func:`~hybridflux.training.loop.track_best`, on the ensemble-mean loss). A checkpoint holds
+that state and the loss history. Because each
 epoch draws its site orders and supports from ``(seed, epoch)``, a run resumed from a
 checkpoint ends bit-identical to an uninterrupted one. Files are ``epoch_NNNNNN.npz`` (the
 names of :class:`~hybridflux.training.checkpoint.Checkpointer`, so a run directory reports
@@ -32,8 +36,49 @@ import jax.numpy as jnp
 import numpy as np
 
 from hybridflux.training.checkpoint import Checkpointer
+from hybridflux.training.loop import track_best
 
-__all__ = ["save_episode_state", "load_episode_state", "latest_episode_state"]
+__all__ = [
+    "initial_episode_state",
+    "update_best",
+    "save_episode_state",
+    "load_episode_state",
+    "latest_episode_state",
+]
+
+
+def initial_episode_state(flats: jax.Array, opt_state: Any, epochs: int) -> dict[str, Any]:
+    """The state before the first epoch, from the ``(members, P)`` flat vectors.
+
+    The best epoch starts at the last (``epochs − 1``: the kept state without validation).
+
+    Example:
+        >>> s = initial_episode_state(jnp.zeros((2, 3)), (), 5)
+        >>> s["best_epoch"].tolist(), float(s["best"]), bool(s["stopped"])
+        ([4, 4], inf, False)
+    """
+    return {"flats": flats, "opt": opt_state, "best_flat": flats, "best": np.float64(np.inf),
+            "best_epoch": np.full(flats.shape[0], epochs - 1), "wait": np.int64(0),
+            "stopped": np.bool_(False)}  # fmt: skip
+
+
+def update_best(state: dict[str, Any], val_loss: np.ndarray, epoch: int, patience: int) -> None:
+    """Keep the best vectors by mean validation loss (over members, one epoch for all); set
+    ``stopped`` after ``patience`` epochs without a lower one (0: never). Updates ``state``.
+
+    Example:
+        >>> s = initial_episode_state(jnp.zeros((2, 3)), (), 5)
+        >>> update_best(s, np.array([1.0, 2.0]), 0, patience=1)
+        >>> update_best(s, np.array([2.0, 2.0]), 1, patience=1)
+        >>> float(s["best"]), s["best_epoch"].tolist(), bool(s["stopped"])
+        (1.5, [0, 0], True)
+    """
+    best, best_flat, best_epoch, wait = track_best(
+        np.float64(val_loss.mean()), epoch, state["flats"], state["best"], state["best_flat"],
+        state["best_epoch"], state["wait"],
+    )  # fmt: skip
+    stopped = np.bool_(bool(patience) and wait >= patience)
+    state.update(best=best, best_flat=best_flat, best_epoch=best_epoch, wait=wait, stopped=stopped)
 
 
 def save_episode_state(

@@ -37,11 +37,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from hybridflux.hybrid.tamrl import FLUXES, SiteWindows
+from hybridflux.hybrid.tamrl import FLUXES, SiteWindows, shrink_site_nee
 from hybridflux.training.episode_state import (
+    initial_episode_state,
     latest_episode_state,
     load_episode_state,
     save_episode_state,
+    update_best,
 )
 from hybridflux.training.flat import merge_flat, split_flat
 
@@ -308,9 +310,7 @@ def fit_episodes(
     one_epoch = make_episode_epoch(flat_model, optimizer, weights)
     epoch = jax.jit(jax.vmap(one_epoch, (0, 0, None, 0, 0, None)))
     evaluate = jax.jit(jax.vmap(_val_loss(flat_model, weights), (0, None)))
-    state = {"flats": flats, "opt": jax.vmap(optimizer.init)(flats), "best_flat": flats,
-             "best": np.float64(np.inf), "best_epoch": np.full(members, epochs - 1),
-             "wait": np.int64(0), "stopped": np.bool_(False)}  # fmt: skip
+    state = initial_episode_state(flats, jax.vmap(optimizer.init)(flats), epochs)
     history: dict[str, list] = {"loss": [], "val": []}
     start = 0
     if resume and (path := latest_episode_state(checkpoint_dir)) is not None:
@@ -331,7 +331,7 @@ def fit_episodes(
             raise FloatingPointError(f"non-finite episode loss at epoch {e}: {loss}")
         if val is not None and e >= pretrain_epochs:
             history["val"].append(np.asarray(evaluate(state["flats"], val)))
-            _early_stopping(state, history["val"][-1], e, patience)
+            update_best(state, history["val"][-1], e, patience)
         if checkpoint_dir is not None and (
             (e + 1) % checkpoint_every == 0 or e + 1 == epochs or state["stopped"]
         ):
@@ -340,16 +340,6 @@ def fit_episodes(
     models = [merge_flat(flat_model, flats[i], rests[i]) for i in range(members)]
     hist = {k: np.asarray(v) for k, v in history.items() if len(v)}
     return EpisodeResult(models, hist, state["best_epoch"])
-
-
-def _early_stopping(state: dict[str, Any], val_loss: np.ndarray, e: int, patience: int) -> None:
-    """Keep the best vectors by mean validation loss; set ``stopped`` after ``patience``."""
-    if val_loss.mean() < state["best"]:
-        state.update(best=np.float64(val_loss.mean()), best_flat=state["flats"], wait=np.int64(0))
-        state["best_epoch"] = np.full_like(state["best_epoch"], e)
-    else:
-        state["wait"] = np.int64(state["wait"] + 1)
-        state["stopped"] = np.bool_(bool(patience) and state["wait"] >= patience)
 
 
 def _val_loss(flat_model: Any, flux_weights: tuple[float, ...]) -> Callable:
@@ -368,6 +358,9 @@ def predict_sites(
 ) -> dict[str, np.ndarray]:
     """Ensemble-mean fluxes ``(S, T)`` (gC m-2 d-1): zero-shot, or few-shot with ``support``.
 
+    Zero-shot, a model with ``nee_site_weight`` α < 1 shrinks each site's mean NEE toward its
+    ``nee_mu`` (:func:`~hybridflux.hybrid.tamrl.shrink_site_nee`, GPP and the balance kept).
+
     Args:
         models: trained TAM-RL models (same structure).
         windows: the sites (observed fluxes are used only in the ``support`` months).
@@ -383,7 +376,11 @@ def predict_sites(
     if parameters:
         outs = [o | {f"param/{k}": v for k, v in m.parameters(windows, s).items()}
                 for o, m in zip(outs, models, strict=True)]  # fmt: skip
-    return {k: np.mean([np.asarray(o[k]) for o in outs], axis=0) for k in outs[0]}
+    mean = {k: np.mean([np.asarray(o[k]) for o in outs], axis=0) for k in outs[0]}
+    alpha = getattr(models[0], "nee_site_weight", 1.0)
+    if support is None and alpha != 1.0:
+        mean = shrink_site_nee(mean, windows.valid, alpha, float(models[0].nee_mu[...]))
+    return mean
 
 
 def to_rows(grid: np.ndarray, index: np.ndarray, n: int) -> np.ndarray:

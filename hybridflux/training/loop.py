@@ -41,6 +41,7 @@ __all__ = [
     "prepare_data",
     "resume_state",
     "run_loop",
+    "track_best",
 ]
 
 
@@ -163,6 +164,35 @@ def _append(history: dict, prefix: str, stats: dict) -> dict:
     return history
 
 
+def track_best(loss, epoch: int, flat, best_val, best_flat, best_epoch, bad) -> tuple:
+    """The best-so-far after an epoch with validation loss ``loss``: the patience bookkeeping.
+
+    Where ``loss < best_val`` (per member, or one value for the whole ensemble), the epoch's
+    ``flat`` (``(…, P)``) becomes the best vector, ``epoch`` the best epoch and ``loss`` the
+    best loss, and the count ``bad`` of epochs without improvement restarts at 0; elsewhere
+    ``bad`` grows by 1 (a NaN loss never improves). Shared by :func:`run_loop` and
+    :func:`~hybridflux.training.episodes.fit_episodes`.
+
+    Returns:
+        ``(best_val, best_flat, best_epoch, bad)``.
+
+    Example:
+        >>> import numpy as np
+        >>> out = track_best(np.array([1.0, 3.0]), 4, np.ones((2, 1)), np.array([2.0, 2.0]),
+        ...                  np.zeros((2, 1)), np.array([0, 0]), np.array([0, 5]))
+        >>> [np.asarray(v).tolist() for v in out]
+        [[1.0, 2.0], [[1.0], [0.0]], [4, 0], [0, 6]]
+    """
+    better = loss < best_val
+    best_flat = jnp.where(jnp.asarray(better)[..., None], flat, best_flat)
+    return (
+        np.where(better, loss, best_val),
+        best_flat,
+        np.where(better, epoch, best_epoch),
+        np.where(better, 0, bad + 1),
+    )
+
+
 def _advance(state: TrainState, flat, opt_state, train: dict, val: dict | None) -> TrainState:
     """The state after one more epoch: history, best-so-far, epochs without improvement."""
     epoch = state.epoch
@@ -173,11 +203,9 @@ def _advance(state: TrainState, flat, opt_state, train: dict, val: dict | None) 
     else:
         history = _append(history, "val", val)
         loss = np.asarray(val["loss"], np.float64)
-        better = loss < state.best_val
-        best_flat = jnp.where(jnp.asarray(better)[..., None], flat, state.best_flat)
-        best_epoch = np.where(better, epoch, state.best_epoch)
-        best_val = np.where(better, loss, state.best_val)
-        bad = np.where(better, 0, state.bad_epochs + 1)
+        best_val, best_flat, best_epoch, bad = track_best(
+            loss, epoch, flat, state.best_val, state.best_flat, state.best_epoch, state.bad_epochs
+        )
     return TrainState(
         epoch + 1, flat, opt_state, state.key_data, history, best_flat, best_epoch, best_val, bad
     )

@@ -50,6 +50,39 @@ def test_shipped_config_validates_and_rejects_bad_episode_keys():
         load_config(CONFIG, ["train.episodes.zero_shot=1.5"])
 
 
+def test_balance_option_reaches_the_decoder_and_only_the_film_model():
+    assert load_config(CONFIG).model.build(0).decoder.balance == "reco"
+    cfg = load_config(CONFIG, [*TINY, "model.balance=nee"])
+    assert cfg.model.build(0).decoder.balance == "nee"
+    with pytest.raises(ConfigError, match="model.balance"):
+        load_config(CONFIG, ["model.balance=gpp"])
+    with pytest.raises(ConfigError, match="balance"):
+        load_config(CONFIG, ["model.type=tamrl_hybrid", "model.balance=nee"])
+
+
+def test_zero_shot_site_mean_nee_is_the_training_sites_mean(run):
+    """The shipped nee_site_weight 0: each site's predicted mean NEE is μ, the mean over the
+    training sites of their mean observed NEE; GPP is the unshrunk model's, RECO − GPP = NEE."""
+    from hybridflux.runs.pipeline import load_dataset
+
+    assert run.config.model.nee_site_weight == 0.0
+    pred, models = run.predictions, RunDir(run.run_dir).load_models()
+    targets = list(run.config.targets.values())
+    ds = load_dataset(run.config.data, observed=targets, require=targets)
+    obs = ds["NEE_VUT_REF"].transpose("site", "time").values
+    nee, reco, gpp = (pred[k].values for k in ("NEE", "RECO", "GPP"))
+    ok = np.isfinite(nee)
+    train = (pred["split"].values == 0) & np.isfinite(obs) & ok
+    mu = np.mean([obs[s][train[s]].mean() for s in range(len(obs)) if train[s].any()])
+    assert float(models[0].nee_mu[...]) == pytest.approx(mu, rel=1e-5)
+    np.testing.assert_allclose(nee[ok], reco[ok] - gpp[ok], atol=1e-5)
+    assert (reco[ok] >= 0).all()
+    unclipped = [s for s in range(len(nee)) if ok[s].any() and (reco[s][ok[s]] > 0).all()]
+    assert unclipped
+    for s in unclipped:
+        assert nee[s][ok[s]].mean() == pytest.approx(mu, abs=1e-4)
+
+
 def test_run_directory_is_complete(run):
     names = {p.name for p in run.run_dir.iterdir()}
     assert {"config.yaml", "metrics.json", "predictions.nc", "checkpoints"} <= names

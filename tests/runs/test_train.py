@@ -59,7 +59,11 @@ def test_every_shipped_config_runs_tiny_and_writes_a_complete_run(path, tmp_path
     cfg = tiny(path, "output.figures=true")
     result = train_from_config(cfg, tmp_path / "run")
     run = tmp_path / "run"
-    assert load_config(run / "config.yaml") == cfg
+    assert load_config(run / "config.yaml") == result.config
+    # the resolved config: optional covariates the FR-Pue sample lacks (SWC, TS) are left out
+    assert result.config == cfg.model_copy(
+        update={"model": cfg.model.model_copy(update={"optional_covariates": {}})}
+    )
     metrics = json.loads((run / "metrics.json").read_text())
     for output in cfg.targets:
         assert set(metrics["splits"]["test"][output]) == {"rmse", "r2", "bias", "n"}
@@ -127,3 +131,36 @@ def test_config_errors_found_before_training(tmp_path):
     with pytest.raises(ConfigError, match="train.patience"):
         train_from_config(tiny(Q10, "train.patience=3", "split.val_fraction=0"), tmp_path / "b")
     assert not (tmp_path / "a" / "checkpoints").exists()
+
+
+def test_optional_covariates_are_used_when_the_data_have_them(tmp_path):
+    partition = CONFIG_DIR / "nee_partition_daily.yaml"
+    opt = "model.optional_covariates={gpp_covariates: [LAI, SWC_F_MDS_1], rb_covariates: [FPAR]}"
+    cfg = tiny(partition, opt, "train.ensemble=1")
+    result = train_from_config(cfg, tmp_path / "run")
+    model = result.config.model
+    assert model.gpp_covariates[-1] == "LAI" and "SWC_F_MDS_1" not in model.gpp_covariates
+    assert model.rb_covariates[-1] == "FPAR" and model.optional_covariates == {}
+    stored = load_config(tmp_path / "run" / "config.yaml")
+    assert stored.model.gpp_covariates == model.gpp_covariates
+    assert "LAI" in result.models[0].inputs and "FPAR" in result.models[0].inputs
+    resumed = train_from_config(cfg, tmp_path / "run", resume=True)  # same resolution
+    assert resumed.config.model == model
+
+
+def test_an_optional_covariate_with_gaps_is_left_out():
+    from hybridflux.data import load_sample
+    from hybridflux.runs.build import OPTIONAL_COVERAGE, with_optional_covariates
+
+    ds = load_sample("fr-pue-daily")
+    records = np.flatnonzero(np.isfinite(ds["NEE_VUT_REF"].values[0]))
+    cut = int((1 - OPTIONAL_COVERAGE) * records.size) + 2  # just over the allowed gaps
+    lai = ds["LAI"].values.copy()
+    lai[0, records[:cut]] = np.nan
+    cfg = tiny(CONFIG_DIR / "nee_partition_daily.yaml",
+               "model.optional_covariates={gpp_covariates: [LAI]}")  # fmt: skip
+    assert "LAI" in with_optional_covariates(cfg, ds).model.gpp_covariates
+    gappy = ds.assign(LAI=(ds["LAI"].dims, lai))
+    assert "LAI" not in with_optional_covariates(cfg, gappy).model.gpp_covariates
+    with pytest.raises(ConfigError, match="not covariate lists of this model"):
+        tiny(CONFIG_DIR / "nee_partition_daily.yaml", "model.optional_covariates={hidden: [LAI]}")

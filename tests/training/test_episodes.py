@@ -91,6 +91,54 @@ def test_few_shot_beats_zero_shot_on_synthetic_family():
     assert err["few"] < 0.5 * err["zero"], err
 
 
+def test_nee_head_learns_nee_of_a_synthetic_family_with_the_balance_exact():
+    train, test = _family(48, seed=0), _family(16, seed=1)
+
+    def make(seed):
+        return tamrl_film(["x1", "x2"], embed_dim=4, hidden=(16,), encoder_hidden=(16,),
+                          balance="nee", rngs=seed)  # fmt: skip
+
+    before = predict_sites([make(0)], test)["NEE"]
+    result = fit_episodes(make, train, optax.adam(3e-3), epochs=120, batch_sites=8,
+                          k_support=6, zero_shot=0.3, members=2)  # fmt: skip
+    support = support_masks(np.asarray(test.obs), np.random.default_rng(5), 6, zero_shot=0.0)
+    query = np.asarray(test.obs[..., 2]) & ~support
+    nee = np.asarray(test.y[..., 2])
+    pred = predict_sites(result.models, test, support)
+    np.testing.assert_allclose(pred["NEE"], pred["RECO"] - pred["GPP"], atol=1e-5)
+    assert (pred["RECO"] >= 0).all()
+    mse = lambda p: np.mean((p - nee)[query] ** 2)  # noqa: E731
+    assert mse(pred["NEE"]) < 0.2 * np.var(nee[query]), (mse(pred["NEE"]), np.var(nee[query]))
+    assert mse(pred["NEE"]) < 0.2 * mse(before)
+
+
+def test_zero_shot_site_nee_shrinkage_in_predict_sites():
+    w = _family(5, t=10, seed=6)
+    models = [tamrl_film(["x1", "x2"], embed_dim=4, hidden=(8,), nee_site_weight=0.25, rngs=s)
+              for s in range(2)]  # fmt: skip
+    for m in models:
+        m.set_normalization(w)
+    y, obs = np.asarray(w.y, np.float64), np.asarray(w.obs)
+    mu = np.mean([y[s, obs[s, :, 2], 2].mean() for s in range(5)])
+    assert float(models[0].nee_mu[...]) == pytest.approx(mu, rel=1e-6)
+    shrunk = predict_sites(models, w)
+    support = support_masks(obs, np.random.default_rng(0), 3, zero_shot=0.0)
+    few = predict_sites(models, w, support)
+    for m in models:
+        m.nee_site_weight = 1.0
+    raw = predict_sites(models, w)
+    np.testing.assert_array_equal(shrunk["GPP"], raw["GPP"])
+    np.testing.assert_array_equal(few["NEE"], predict_sites(models, w, support)["NEE"])
+    m_raw = raw["NEE"].mean(1)
+    assert (shrunk["RECO"] > 0).all()  # no clipping here: NEE moves by δ_s in every month
+    delta = 0.75 * (mu - m_raw)
+    np.testing.assert_allclose(shrunk["NEE"], raw["NEE"] + delta[:, None], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(shrunk["NEE"], shrunk["RECO"] - shrunk["GPP"], atol=1e-6)
+    assert np.std(shrunk["NEE"].mean(1)) < 0.26 * np.std(m_raw)
+    with pytest.raises(ValueError, match="nee_site_weight"):
+        tamrl_film(["x1"], hidden=(4,), nee_site_weight=1.5, rngs=0)
+
+
 def test_tiny_run_on_sample_monthly_improves(tmp_path):
     from hybridflux.benchmark.inputs import prepare_data
     from hybridflux.data import load_sample
