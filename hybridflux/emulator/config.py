@@ -8,7 +8,8 @@ the test size):
   NEE_VUT_REF and optionally GPP/RECO for fine-tuning); relative to the config file.
 - ``cells``: ``train``, ``test`` (held-out cells, a multiple of ``chunk_size``), ``years``,
   ``chunk_size``, ``seed``, ``min_mean_ta`` (°C: driver years colder on average are left
-  out, the model has no frozen-soil physics; null keeps all), ``perturb`` (delta_t, sw_scale,
+  out and cells whose perturbed mean is colder are drawn again, the model has no frozen-soil
+  physics; null keeps all), ``perturb`` (delta_t, sw_scale,
   vpd_scale, water_exponent) and ``variants`` (lo, hi, delta_t; the first must be the plain
   run 1, 1, 0).
 - ``process``: ``priors`` (parameter → [low, high]), ``spinup_tol`` (per century),
@@ -143,8 +144,8 @@ class CellsConfig(_Strict):
     chunk_size: int = Field(32, ge=1, description="Cells per compiled jit(vmap) process call.")
     min_mean_ta: float | None = Field(
         3.0,
-        description="°C. Driver years with a colder mean are left out (no frozen-soil "
-        "physics); null keeps all.",
+        description="°C. Driver years with a colder mean are left out, and cells whose "
+        "perturbed mean is colder are drawn again (no frozen-soil physics); null keeps all.",
     )
     seed: int = Field(0, description="Seed of cells, parameters, variants and training.")
     perturb: PerturbConfig = Field(PerturbConfig(), description="Driver perturbations per cell.")

@@ -277,6 +277,26 @@ def select_years(bank: DriverYears, mask: np.ndarray) -> DriverYears:
     )
 
 
+def _draw_cell(bank: DriverYears, years: int, rng, delta_t, sw_scale, vpd_scale, water_exponent):
+    """One perturbed cell of `sample_cells`: (values (years · 365, 5), year indices, label)."""
+    places = np.unique(bank.place[bank.source == rng.choice(np.unique(bank.source))])
+    idx = np.flatnonzero(bank.place == rng.choice(places))
+    if idx.size >= years:
+        start = rng.integers(idx.size - years + 1)
+        pick = idx[start : start + years]
+    else:
+        pick = rng.choice(idx, size=years, replace=True)
+    v = bank.values[pick].reshape(years * _DAYS, -1).copy()
+    dt, a = rng.uniform(-delta_t, delta_t), rng.uniform(1 - sw_scale, 1 + sw_scale)
+    b = rng.uniform(1 - vpd_scale, 1 + vpd_scale)
+    g = np.exp(rng.uniform(-water_exponent, water_exponent))
+    v[:, 0] += dt + np.repeat(rng.normal(0.0, 0.5, years), _DAYS)
+    v[:, 1] *= a
+    v[:, 2] *= b
+    v[:, 3] = np.clip(v[:, 3], 0.0, 1.0) ** g
+    return v, pick, f"{bank.label[pick[0]]}+{years - 1}y dT={dt:+.1f} sw*{a:.2f} w^{g:.2f}"
+
+
 def sample_cells(
     bank: DriverYears,
     n_cells: int,
@@ -287,6 +307,7 @@ def sample_cells(
     sw_scale: float = 0.15,
     vpd_scale: float = 0.2,
     water_exponent: float = 0.25,
+    min_mean_ta: float | None = None,
 ) -> CellDrivers:
     """Synthetic cells: a place, ``years`` of its years (consecutive when it has enough, else
     drawn with replacement), perturbed per cell.
@@ -305,12 +326,14 @@ def sample_cells(
         sw_scale: s, dimensionless.
         vpd_scale: v, dimensionless.
         water_exponent: ω, dimensionless.
+        min_mean_ta: °C; a cell whose perturbed mean air temperature is colder is drawn
+            again (the perturbation must not carry cells out of the model's domain).
 
     Returns:
         `CellDrivers` with values (n_cells, years · 365, 5).
 
     Raises:
-        ValueError: an empty bank.
+        ValueError: an empty bank, or 1000 draws in a row colder than ``min_mean_ta``.
 
     Example:
         >>> bank = DriverYears(np.ones((2, 365, 5)), np.zeros(2), np.arange(2),
@@ -320,26 +343,17 @@ def sample_cells(
     """
     if bank.values.shape[0] == 0:
         raise ValueError("no driver years to sample cells from (check emulator data paths)")
-    sources = np.unique(bank.source)
+    perturb = (delta_t, sw_scale, vpd_scale, water_exponent)
     values, lat, label = [], [], []
     for _ in range(n_cells):
-        places = np.unique(bank.place[bank.source == rng.choice(sources)])
-        idx = np.flatnonzero(bank.place == rng.choice(places))
-        if idx.size >= years:
-            start = rng.integers(idx.size - years + 1)
-            pick = idx[start : start + years]
+        for _attempt in range(1000):
+            v, pick, text = _draw_cell(bank, years, rng, *perturb)
+            if min_mean_ta is None or v[:, 0].mean() >= min_mean_ta:
+                break
         else:
-            pick = rng.choice(idx, size=years, replace=True)
-        v = bank.values[pick].reshape(years * _DAYS, -1).copy()
-        dt, a = rng.uniform(-delta_t, delta_t), rng.uniform(1 - sw_scale, 1 + sw_scale)
-        b = rng.uniform(1 - vpd_scale, 1 + vpd_scale)
-        g = np.exp(rng.uniform(-water_exponent, water_exponent))
-        v[:, 0] += dt + np.repeat(rng.normal(0.0, 0.5, years), _DAYS)
-        v[:, 1] *= a
-        v[:, 2] *= b
-        v[:, 3] = np.clip(v[:, 3], 0.0, 1.0) ** g
+            raise ValueError(f"1000 cells in a row colder than min_mean_ta = {min_mean_ta} °C")
         values.append(v)
         lat.append(bank.lat[pick[0]])
-        label.append(f"{bank.label[pick[0]]}+{years - 1}y dT={dt:+.1f} sw*{a:.2f} w^{g:.2f}")
+        label.append(text)
     doy = np.tile(np.arange(1, _DAYS + 1, dtype=float), years)
     return CellDrivers(np.stack(values).astype(np.float32), doy, np.asarray(lat), np.asarray(label))

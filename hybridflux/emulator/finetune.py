@@ -163,7 +163,7 @@ def new_like(model: nnx.Module, seed: int) -> nnx.Module:
     if isinstance(model, WindowedEmulator):
         n_in, n_out = model.x_mean[...].size, model.y_mean[...].size
         n_pools = n_out - model.n_fluxes
-        n_static = n_in - 5 * (1 + len(model.windows)) - 5 - n_pools
+        n_static = n_in - 5 * (1 + len(model.windows)) - 5 - 2 * n_pools
         hidden = [layer.out_features for layer in model.net.layers[:-1]]
         fresh = WindowedEmulator(
             n_static,

@@ -2,10 +2,11 @@
 
 `WindowedEmulator` maps, for every day t of a run, the drivers of the day, their trailing means
 over several windows (7 to 365 days, the record wrapped around as in a spin-up cycle), the
-season, the time since the start, the static parameters and the initial pools to the day's
-fluxes and pools::
+season, the time since the start, the static parameters, the initial pools and their distance
+from the spun-up state C* (zero when the run starts from equilibrium) to the day's fluxes and
+pools::
 
-    x_t = [d_t, mean_{w}(d)_{t}, sin/cos(doy), exp(−t/τ), θ, lat, log C₀]
+    x_t = [d_t, mean_{w}(d)_{t}, sin/cos(doy), exp(−t/τ), θ, lat, log C₀, log(C₀/C*)]
     y_t = MLP(standardise(x_t)) → fluxes_t,  pools_t = (C₀ + c) · exp(log-ratio_t) − c
 
 All days are independent given their windows, so a run is one batched matrix product per layer
@@ -206,17 +207,24 @@ class WindowedEmulator(nnx.Module):
     ):
         self.windows = tuple(int(w) for w in windows)
         self.flux_names = tuple(flux_names)
-        n_in = n_drivers * (1 + len(self.windows)) + 5 + n_static + n_pools
+        n_in = n_drivers * (1 + len(self.windows)) + 5 + n_static + 2 * n_pools
         self.net = MLP(n_in, hidden, n_fluxes + n_pools, activation=jax.nn.gelu, rngs=rngs)
         self.x_mean, self.x_std = _stats(n_in)
         self.y_mean, self.y_std = _stats(n_fluxes + n_pools)
         self.n_fluxes = n_fluxes
 
     def split_features(self, batch) -> tuple[jax.Array, jax.Array]:
-        """Raw inputs: per day (N, T, n_daily) and per run (N, n_static + P)."""
+        """Raw inputs: per day (N, T, n_daily) and per run (N, n_static + 2P).
+
+        The per-run part ends with log(C₀ + c) and log((C₀ + c)/(C* + c)), C* =
+        ``batch["pools_eq"]`` (the spun-up pools of the cell; ``pools0`` when absent, i.e.
+        the run starts from equilibrium).
+        """
         daily = window_features(batch["drivers"], batch["doy"], self.windows)
         log_pools = jnp.log(jnp.maximum(batch["pools0"], 0.0) + POOL_OFFSET)
-        return daily, jnp.concatenate([batch["static"], log_pools], -1)
+        pools_eq = batch.get("pools_eq", batch["pools0"])
+        diseq = log_pools - jnp.log(jnp.maximum(pools_eq, 0.0) + POOL_OFFSET)
+        return daily, jnp.concatenate([batch["static"], log_pools, diseq], -1)
 
     def features(self, batch) -> jax.Array:
         """(N, T, n_in) raw (not standardised) inputs of every day."""

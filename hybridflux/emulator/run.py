@@ -88,6 +88,7 @@ def _cells(cfg: EmulatorConfig, rng: np.random.Generator) -> CellDrivers:
         sw_scale=p.sw_scale,
         vpd_scale=p.vpd_scale,
         water_exponent=p.water_exponent,
+        min_mean_ta=cfg.cells.min_mean_ta,
     )
 
 

@@ -37,6 +37,7 @@ from hybridflux.training import fit
 __all__ = [
     "RECENT",
     "sequence_columns",
+    "equilibrium_pools",
     "equilibrium_inputs",
     "PretrainObjective",
     "pretrain",
@@ -45,7 +46,8 @@ __all__ = [
 
 
 def sequence_columns(data, static_lat: bool = True) -> dict[str, jax.Array]:
-    """Columns of `fit` from `SyntheticData`: drivers, doy, static (θ, lat/90), pools0, targets.
+    """Columns of `fit` from `SyntheticData`: drivers, doy, static (θ, lat/90), pools0,
+    pools_eq (`equilibrium_pools`), targets.
 
     Args:
         data: `SyntheticData` (or any object with ``drivers, doy, theta, lat, pools0, fluxes,
@@ -73,9 +75,31 @@ def sequence_columns(data, static_lat: bool = True) -> dict[str, jax.Array]:
         "doy": jnp.asarray(np.broadcast_to(data.doy, (n, t)), jnp.float32),
         "static": jnp.asarray(static, jnp.float32),
         "pools0": jnp.asarray(data.pools0, jnp.float32),
+        "pools_eq": jnp.asarray(equilibrium_pools(data), jnp.float32),
         "fluxes": jnp.asarray(data.fluxes, jnp.float32),
         "pools": jnp.asarray(data.pools, jnp.float32),
     }
+
+
+def equilibrium_pools(data) -> np.ndarray:
+    """(n, P) spun-up pools C* of every run's cell: the start of the cell's variant-0 run.
+
+    Runs of other variants start from C* times pool factors; a run whose cell has no
+    variant-0 run in ``data`` (or data without ``cell``/``variant``) gets its own ``pools0``.
+
+    Example:
+        >>> from types import SimpleNamespace as S
+        >>> d = S(pools0=np.array([[1.0], [2.0], [3.0]]), cell=np.array([4, 4, 5]),
+        ...       variant=np.array([1, 0, 1]))
+        >>> equilibrium_pools(d)[:, 0].tolist()
+        [2.0, 2.0, 3.0]
+    """
+    cell, variant = getattr(data, "cell", None), getattr(data, "variant", None)
+    pools0 = np.asarray(data.pools0)
+    if cell is None or variant is None:
+        return pools0
+    base = {c: k for k, c in enumerate(cell) if variant[k] == 0}
+    return pools0[[base.get(c, k) for k, c in enumerate(cell)]]
 
 
 #: Recent windows (days before the start of a run) summarised for the equilibrium emulator.

@@ -58,6 +58,17 @@ def test_sample_cells_perturbs_within_bounds(fr_pue):
     assert cells.doy[365] == 1.0 and len(set(cells.label)) == 6
 
 
+def test_sample_cells_redraws_cells_colder_than_the_minimum(fr_pue):
+    bank = site_driver_years(fr_pue)
+    mean_ta = float(bank.values[..., 0].mean())
+    free = sample_cells(bank, 40, 1, np.random.default_rng(3), delta_t=3.0)
+    assert free.values[..., 0].mean(1).min() < mean_ta  # the perturbation does go below
+    cells = sample_cells(bank, 40, 1, np.random.default_rng(3), delta_t=3.0, min_mean_ta=mean_ta)
+    assert cells.values[..., 0].mean(1).min() >= mean_ta
+    with pytest.raises(ValueError, match="colder than min_mean_ta"):
+        sample_cells(bank, 1, 1, np.random.default_rng(0), delta_t=0.5, min_mean_ta=mean_ta + 20)
+
+
 def test_era5_cells_from_a_constructed_hourly_file(tmp_path, fr_pue):
     time = pd.date_range("2021-12-31T23:00", "2023-01-01T00:00", freq="h")
     t2m = 283.15 + 4.0 * np.cos(2 * np.pi * (time.hour.values - 15) / 24)

@@ -79,6 +79,21 @@ def test_windowed_emulator_outputs_and_stats():
     assert em.targets(p0[:, None, :4], p0[:, None], p0).shape == (2, 1, 13)
 
 
+def test_windowed_emulator_disequilibrium_input():
+    """The last P per-run inputs are log((C0 + 1)/(C* + 1)): zero without ``pools_eq``."""
+    em = WindowedEmulator(3, 9, 4, hidden=(8,), rngs=nnx.Rngs(0))
+    batch = _batch()
+    _, static = em.split_features(batch)
+    np.testing.assert_array_equal(static[:, -9:], 0.0)
+    np.testing.assert_allclose(em(dict(batch, pools_eq=batch["pools0"]))["NEE"], em(batch)["NEE"])
+    eq = batch["pools0"] * 2.0
+    _, static = em.split_features(dict(batch, pools_eq=eq))
+    expected = np.log((batch["pools0"] + 1.0) / (eq + 1.0))
+    np.testing.assert_allclose(static[:, -9:], expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(static[:, -18:-9], np.log(batch["pools0"] + 1.0), rtol=1e-6)
+    assert not np.allclose(em(dict(batch, pools_eq=eq))["NEE"], em(batch)["NEE"])
+
+
 def test_emulator_call_traces_once():
     em = WindowedEmulator(3, 9, 4, hidden=(8,), rngs=nnx.Rngs(1))
     graph, state = nnx.split(em)
