@@ -15,7 +15,7 @@ Both run on this machine from arrays in memory to ready outputs (no file I/O). T
 wall-clock on the same hardware, not processor time. r² is per output (4 daily fluxes, 9 pool
 kinds) over all held-out cell-days.
 
-Run from the repository root (12 minutes on an idle 2-core CPU, about an hour under load):
+Run from the repository root (15 minutes on an idle 2-core CPU, longer under load):
 
     .venv/bin/python benchmarks/bench_emulator.py [--config configs/emulator.yaml] [--out DIR]
 

@@ -30,7 +30,7 @@
 # `hybridflux emulator CONFIG --out DIR` runs the whole workflow. Here:
 # `HYBRIDFLUX_NOTEBOOK_SIZE=tiny` runs `configs/emulator_tiny.yaml` (a few cells, one year,
 # seconds of training: the numbers mean nothing); the full size reads `runs/emulator` if
-# `hybridflux emulator configs/emulator.yaml --out runs/emulator` has been run (12 min
+# `hybridflux emulator configs/emulator.yaml --out runs/emulator` has been run (15 min
 # on two idle CPU cores), and otherwise runs it.
 
 # %%

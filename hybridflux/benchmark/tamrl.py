@@ -128,6 +128,7 @@ class TamRLEntry:
             patience=o["patience"] if val_w is not None else 0, **self.episodes,
         )  # fmt: skip
         self.models, self.history = result.models, result.history
+        self.train_sites = np.asarray(sites)
         if self.nee_site_weight == "val":
             self.shrink = self._val_shrink(windows, val_w)
 
@@ -143,15 +144,17 @@ class TamRLEntry:
         return site_weight_from(m_pred, m_obs), mu
 
     def predict(self, data: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Target name → zero-shot predictions at the rows (ensemble mean)."""
+        """Target name → zero-shot predictions at the rows (ensemble mean); the site-mean NEE
+        shrinkage applies only to sites not seen in training."""
         if not self.models:
             raise RuntimeError("predict before fit")
-        windows, index, _ = self._windows(
+        windows, index, sites = self._windows(
             {k: v for k, v in data.items() if k in self.context.inputs or k == self.site_column}
         )
-        grids = predict_sites(self.models, windows)
+        new = ~np.isin(np.asarray(sites), self.train_sites)
+        grids = predict_sites(self.models, windows, shrink=new)
         if self.shrink is not None:
-            grids = shrink_site_nee(grids, np.asarray(windows.valid), *self.shrink)
+            grids = shrink_site_nee(grids, np.asarray(windows.valid), *self.shrink, sites=new)
         n = len(data[self.site_column])
         return {k: to_rows(grids[k], index, n) for k in self.context.targets if k in grids}
 

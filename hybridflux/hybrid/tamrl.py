@@ -113,8 +113,13 @@ def site_means(grid: ArrayLike, ok: ArrayLike) -> np.ndarray:
     return np.where(n > 0, np.where(ok, grid, 0.0).sum(1) / np.maximum(n, 1), np.nan)
 
 
-def shrink_site_nee(grids: Mapping[str, ArrayLike], valid: ArrayLike, weight: float,
-                    mu: float) -> dict[str, np.ndarray]:  # fmt: skip
+def shrink_site_nee(
+    grids: Mapping[str, ArrayLike],
+    valid: ArrayLike,
+    weight: float,
+    mu: float,
+    sites: ArrayLike | None = None,
+) -> dict[str, np.ndarray]:
     """Shrink each site's mean NEE toward ``mu``, keeping GPP and the balance NEE = RECO − GPP.
 
     With ``m_s`` the site's mean predicted NEE over its valid months (gC m-2 d-1),
@@ -125,6 +130,8 @@ def shrink_site_nee(grids: Mapping[str, ArrayLike], valid: ArrayLike, weight: fl
     kept) except in months where RECO would turn negative. ``α = weight``: 1 leaves the
     predictions as they are, 0 gives every site the mean ``μ`` (zero-shot, a site's mean NEE —
     its sink strength — is predicted poorly from covariates; benchmarks/README.md).
+    ``sites``: ``(S,)`` booleans, the sites to shrink (default all; sites seen in training
+    keep their own mean).
 
     Example:
         >>> g = {"GPP": np.array([[1.0, 3.0]]), "RECO": np.array([[2.0, 2.0]])}
@@ -133,6 +140,7 @@ def shrink_site_nee(grids: Mapping[str, ArrayLike], valid: ArrayLike, weight: fl
         [[0.5, -1.5]]
     """
     delta = (1.0 - weight) * (mu - site_means(grids["NEE"], valid))
+    delta = delta if sites is None else np.where(np.asarray(sites, bool), delta, 0.0)
     reco = np.maximum(np.asarray(grids["RECO"]) + np.nan_to_num(delta)[:, None], 0.0)
     return {**grids, "RECO": reco, "NEE": reco - np.asarray(grids["GPP"])}
 

@@ -355,11 +355,13 @@ def predict_sites(
     windows: SiteWindows,
     support: np.ndarray | None = None,
     parameters: bool = False,
+    shrink: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Ensemble-mean fluxes ``(S, T)`` (gC m-2 d-1): zero-shot, or few-shot with ``support``.
 
     Zero-shot, a model with ``nee_site_weight`` α < 1 shrinks each site's mean NEE toward its
-    ``nee_mu`` (:func:`~hybridflux.hybrid.tamrl.shrink_site_nee`, GPP and the balance kept).
+    ``nee_mu`` (:func:`~hybridflux.hybrid.tamrl.shrink_site_nee`, GPP and the balance kept);
+    ``shrink`` ``(S,)`` limits that to some sites (e.g. those not seen in training).
 
     Args:
         models: trained TAM-RL models (same structure).
@@ -379,7 +381,7 @@ def predict_sites(
     mean = {k: np.mean([np.asarray(o[k]) for o in outs], axis=0) for k in outs[0]}
     alpha = getattr(models[0], "nee_site_weight", 1.0)
     if support is None and alpha != 1.0:
-        mean = shrink_site_nee(mean, windows.valid, alpha, float(models[0].nee_mu[...]))
+        mean = shrink_site_nee(mean, windows.valid, alpha, float(models[0].nee_mu[...]), shrink)
     return mean
 
 

@@ -148,6 +148,10 @@ def test_site_nee_shrinkage_moves_site_means_keeps_gpp_and_balance():
     np.testing.assert_allclose(out["RECO"][3], np.maximum(reco[3] + delta, 0.0))
     same = shrink_site_nee(grids, valid, 1.0, mu)
     np.testing.assert_array_equal(same["NEE"], grids["NEE"])
+    seen = np.array([True, False, True, False])  # sites seen in training keep their mean
+    part = shrink_site_nee(grids, valid, alpha, mu, sites=~seen)
+    np.testing.assert_array_equal(part["NEE"][seen], grids["NEE"][seen])
+    np.testing.assert_array_equal(part["NEE"][~seen], out["NEE"][~seen])
     # α from validation sites: slope of observed on predicted site means, clipped to [0, 1]
     p = np.array([-2.0, -1.0, 0.0, 1.0, np.nan])
     assert site_weight_from(p, 0.3 * p + 1.0) == pytest.approx(0.3)
