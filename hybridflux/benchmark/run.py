@@ -14,6 +14,7 @@ with finite inputs and a finite observation. It writes into ``out``:
 - ``config.yaml`` — the resolved config; ``figures/`` (:mod:`~hybridflux.benchmark.figures`).
 
 A model whose optional dependency is missing (LightGBM) is skipped with a message.
+The loop over scenarios and models is in :mod:`hybridflux.benchmark.loop`.
 
 Example:
     >>> import tempfile
@@ -34,16 +35,11 @@ import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pandas as pd
 import yaml
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hybridflux.benchmark.config import (
     BenchmarkConfig,
@@ -51,20 +47,26 @@ from hybridflux.benchmark.config import (
     load_benchmark_config,
 )
 from hybridflux.benchmark.figures import write_figures
-from hybridflux.benchmark.inputs import BenchmarkData, prepare_data, scenario_groups
+from hybridflux.benchmark.inputs import BenchmarkData, prepare_data
+from hybridflux.benchmark.loop import _SITE_COORDS, _run_scenarios
+from hybridflux.benchmark.loop import _bar as _bar
+from hybridflux.benchmark.loop import _fit_predict as _fit_predict
+from hybridflux.benchmark.loop import _observed as _observed
+from hybridflux.benchmark.loop import _parts as _parts
+from hybridflux.benchmark.loop import _plain as _plain
+from hybridflux.benchmark.loop import _score as _score
+from hybridflux.benchmark.loop import _scored as _scored
+from hybridflux.benchmark.loop import _with_site as _with_site
 from hybridflux.benchmark.models import BuildContext, MissingDependency, build_model
 from hybridflux.benchmark.report import COLUMNS, add_skill, markdown_table, summary_markdown
-from hybridflux.benchmark.scales import per_site_scores, scales_for, site_statistics
-from hybridflux.benchmark.scenarios import make_scenario, scenario_info
+from hybridflux.benchmark.scales import scales_for
 from hybridflux.config import ConfigError
-from hybridflux.runs.pipeline import Columns, load_dataset, to_columns
+from hybridflux.runs.pipeline import load_dataset
 from hybridflux.runs.rundir import atomic_write, atomic_write_text
-from hybridflux.training import TrainingDiverged
 
 __all__ = ["BenchmarkResult", "benchmark", "run_benchmark"]
 
 _SITE_COLUMNS = ("model", "scenario", "target", "scale", "site", "rmse", "r2", "bias", "n")
-_SITE_COORDS = ("lat", "lon", "igbp", "climate")
 
 
 @dataclass(frozen=True)
@@ -124,122 +126,6 @@ def _check_models(cfg: BenchmarkConfig, data: BenchmarkData) -> dict[str, str]:
             "config", [f"reference: {cfg.reference} is skipped: {skipped[cfg.reference]}"]
         )
     return skipped
-
-
-def _parts(data: BenchmarkData, split) -> tuple[Columns, Columns | None, Columns]:
-    """Training, validation and test rows: cells with finite inputs (and a target to train)."""
-    targets = list(dict.fromkeys(data.targets.values()))
-    names = [*data.columns, *targets]
-
-    def rows(part: str, **kw) -> Columns:
-        return to_columns(data.ds, names, finite=data.columns, mask=split.mask(part), **kw)
-
-    val = rows("val", any_finite=targets)
-    return rows("train", any_finite=targets), (val if len(val) else None), rows("test")
-
-
-def _observed(data: BenchmarkData, split) -> dict[str, np.ndarray]:
-    scored = split.test & data.usable
-    return {
-        name: np.where(scored, data.ds[col].transpose("site", "time").values, np.nan)
-        for name, col in data.targets.items()
-    }
-
-
-def _scored(data: BenchmarkData) -> np.ndarray:
-    """Cells with finite inputs and at least one finite target."""
-    grids = [
-        np.isfinite(data.ds[c].transpose("site", "time").values) for c in data.targets.values()
-    ]
-    return data.usable & np.any(grids, axis=0)
-
-
-def _score(data, key, predicted, test, observed, scales, min_years) -> tuple[list, list]:
-    """Results rows and per-site frames of one model in one scenario."""
-    rows, site_frames = [], []
-    time, step = data.ds["time"].values, data.ds.attrs["time_step"]
-    coords = {c: data.ds[c].values for c in _SITE_COORDS if c in data.ds.coords}
-    for target, values in predicted.items():
-        grid = np.full(observed[target].shape, np.nan)
-        grid[test.site, test.time] = values
-        per_site = per_site_scores(grid, observed[target], time, step, scales, min_years=min_years)
-        for scale, scores in per_site.items():
-            rows += [(*key, target, scale, k, v) for k, v in site_statistics(scores).items()]
-            frame = pd.DataFrame({"site": data.ds["site"].values.astype(str), **coords})
-            frame = frame.assign(
-                model=key[0],
-                scenario=key[1],
-                target=target,
-                scale=scale,
-                **{k: scores[k] for k in ("rmse", "r2", "bias")},
-                n=scores["n"].astype(int),
-            )
-            site_frames.append(frame[frame["n"] > 0])
-    return rows, site_frames
-
-
-def _plain(part) -> dict[str, np.ndarray]:
-    return part.data
-
-
-def _with_site(part) -> dict[str, np.ndarray]:
-    """The part's columns plus each row's site index (task-aware models such as TAM-RL)."""
-    return {**part.data, "site": np.asarray(part.site)}
-
-
-def _fit_predict(entry, name, context, parts, log) -> tuple[dict[str, np.ndarray], float]:
-    """Build, train and apply one model; a diverged training predicts nothing."""
-    train, val, test = parts
-    t0 = time.perf_counter()
-    try:
-        model = build_model(entry, context, name)
-        rows = _with_site if getattr(model, "needs_site", False) else _plain
-        model.fit(rows(train), None if val is None else rows(val))
-        predicted = model.predict(rows(test))
-    except TrainingDiverged as err:
-        log(f"{name} diverged: {err}")
-        predicted = {}
-    return predicted, time.perf_counter() - t0
-
-
-def _bar(enabled: bool) -> Any:
-    console = Console(stderr=True)
-    if not (enabled and console.is_terminal):
-        return nullcontext(None)
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    return Progress(*columns, console=console)
-
-
-def _run_scenarios(cfg, data, skipped, scales, progress, log) -> tuple[list, list, dict, dict]:
-    rows, site_frames, timing, info = [], [], {}, {}
-    scored = _scored(data)
-    with _bar(progress) as bar:
-        task = bar.add_task("benchmark", total=len(cfg.models) * len(cfg.scenarios)) if bar else 0
-        for scenario in cfg.scenarios:
-            split = make_scenario(data.canonical, **cfg.scenario_options(scenario))
-            groups = scenario_groups(data, split.train)
-            context = BuildContext(groups, cfg.targets, cfg.seed, cfg.train)
-            parts, observed = _parts(data, split), _observed(data, split)
-            info[scenario] = {**scenario_info(split, scored), "inputs": len(context.inputs)}
-            for name, entry in cfg.models.items():
-                if bar:
-                    bar.update(task, description=f"{scenario} · {name}")
-                if name not in skipped:
-                    say = lambda m, s=scenario: log(f"scenario {s}: {m}")  # noqa: E731
-                    predicted, seconds = _fit_predict(entry, name, context, parts, say)
-                    timing[(name, scenario)] = seconds
-                    r, s = _score(
-                        data, (name, scenario), predicted, parts[2], observed, scales, cfg.min_years
-                    )
-                    rows, site_frames = rows + r, site_frames + s
-                if bar:
-                    bar.advance(task)
-    return rows, site_frames, timing, info
 
 
 def _tables(cfg, info, skipped) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -9,6 +9,8 @@
 - with ``--cli``: every subcommand's arguments, from :func:`hybridflux.cli.build_parser`
   (:mod:`hybridflux.config.reference_cli`).
 
+Docstrings and defaults become Markdown in :mod:`hybridflux.config.reference_text`.
+
 ``docs/config-reference.md`` and ``docs/cli-reference.md`` are their output, kept up to date by
 ``tests/test_config_reference.py``; regenerate them with::
 
@@ -28,8 +30,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import inspect
-import json
 import re
 import sys
 import types
@@ -39,12 +39,20 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
-from pydantic_core import to_jsonable_python
 
 from hybridflux.config.reference_cli import _cell, cli_reference
+from hybridflux.config.reference_text import _DOC_SECTIONS as _DOC_SECTIONS
+from hybridflux.config.reference_text import (
+    _arg_docs,
+    _key_note,
+    _markdown,
+    _overview_notes,
+    _prose,
+    _summary,
+    _value,
+)
 
 __all__ = [
     "REGENERATE",
@@ -59,8 +67,6 @@ __all__ = [
 #: The command that rewrites ``docs/config-reference.md``.
 REGENERATE = ".venv/bin/python -m hybridflux.config.reference > docs/config-reference.md"
 _BOUNDS = (("gt", ">"), ("ge", "≥"), ("lt", "<"), ("le", "≤"))
-_DOC_SECTIONS = re.compile(r"^(Args|Arguments|Attributes|Example|Examples|Raises|Reference|"
-                           r"References|Returns|Yields|Note|Notes):\s*$", re.M)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -111,80 +117,6 @@ def families() -> list[Family]:
         Family("Emulator config", "hybridflux emulator CONFIG", emul.EmulatorConfig,
                emul.load_emulator_config, emul.__name__, ("emulator.yaml", "emulator_tiny.yaml")),
     ]  # fmt: skip
-
-
-# --- text helpers --------------------------------------------------------------------------
-
-
-def _markdown(text: str) -> str:
-    """RST inline markup of the docstrings as Markdown (``x`` → `x`, :func:`~a.b` → `b`)."""
-    text = re.sub(r":[a-z]+:`~[\w.]*?\.?(\w+)`", r"`\1`", text)
-    text = re.sub(r":[a-z]+:`([^`]+)`", r"`\1`", text)
-    return text.replace("``", "`")
-
-
-def _prose(doc: str | None) -> str:
-    """A docstring without its Args/Example/... sections, as Markdown paragraphs."""
-    text = inspect.cleandoc(doc or "")
-    match = _DOC_SECTIONS.search(text)
-    return _markdown(text[: match.start()] if match else text).strip()
-
-
-def _value(value: Any) -> str:
-    """A default value as YAML would write it (flow style)."""
-    value = to_jsonable_python(value)
-    if value is None or isinstance(value, bool):
-        return json.dumps(value)
-    if isinstance(value, str) and value and yaml.safe_load(value) == value:
-        return value  # a plain YAML scalar
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _arg_docs(obj: Callable[..., Any] | None) -> dict[str, str]:
-    """Parameter → text of a Google-style ``Args:`` (or ``Attributes:``) section, also of bases.
-
-    Entries that document several parameters (``a: text. b: text.``) are split.
-    """
-    docs: dict[str, str] = {}
-    for item in getattr(obj, "__mro__", [obj]) if obj is not None else []:
-        text = inspect.cleandoc(getattr(item, "__doc__", None) or "")
-        block = re.search(r"^(?:Args|Attributes):\n((?:[ \t]+.*\n?|\n)*)", text, re.M)
-        entries = re.findall(r"^ {4}(\*{0,2}\w+): (.*(?:\n {6,}.*)*)", block[1] if block else "",
-                             re.M)  # fmt: skip
-        for name, body in entries:
-            parts = re.split(r"(?<=\.) ([a-z_][a-z0-9_]*): ", " ".join(body.split()))
-            docs.setdefault(name, parts[0])
-            for key, more in zip(parts[1::2], parts[2::2], strict=True):
-                docs.setdefault(key, more)
-    return {k: _markdown(v) for k, v in docs.items()}
-
-
-def _summary(doc: str | None) -> str:
-    """The first paragraph of a docstring, as Markdown."""
-    return _prose(doc).split("\n\n")[0]
-
-
-def _overview_notes(module: str) -> dict[str, str]:
-    """Key → its note in the module docstring's list ``- ``name``: text; ``other``: text``."""
-    doc = inspect.cleandoc(sys.modules[module].__doc__ or "")
-    notes = {}
-    for match in re.finditer(r"^- ``(\w+)``: (.*(?:\n  .*)*)", doc, re.M):
-        parts = re.split(r";\s*``(\w+)``:\s*", " ".join(match[2].split()))
-        notes.update(zip([match[1], *parts[1::2]], parts[::2], strict=True))
-    return notes
-
-
-def _key_note(note: str, key: str) -> str:
-    """The parenthesis after ``key`` in a section note (balanced), or ''."""
-    match = re.search(rf"``{re.escape(key)}``\s*\(", note)
-    if not match:
-        return ""
-    depth, start = 1, match.end()
-    for i in range(start, len(note)):
-        depth += {"(": 1, ")": -1}.get(note[i], 0)
-        if depth == 0:
-            return _markdown(note[start:i])
-    return ""
 
 
 # --- types, defaults, constraints ---------------------------------------------------------
