@@ -22,6 +22,13 @@ For context, per site and part:
   gap-filled radiation or temperature is unreliable (US-ARM from March 2015), not the score the
   issue asks for.
 
+US-Tw3 (alfalfa, the closest herbaceous site) exists only as AmeriFlux BASE half-hours: it is
+converted on the fly into a FLUXNET-DD-like CSV in the run folder
+(:func:`_daily_from_hh.daily_from_base_hh`). Its ``GPP_NT_VUT_REF``/``RECO_NT_VUT_REF`` are the
+site PI's partition (``GPP_PI_F``/``RECO_PI_F``), not the FLUXNET night-time one, and it has no
+DT partition (no ``NT~DT`` rows). Its precipitation record starts in May 2017, so the script
+runs the config without ``P_ANT_30`` there (the site's entry in ``SITES``).
+
 Run:  .venv/bin/python benchmarks/bench_nee_partition.py [--sites US-ARM FR-Pue ...]
       [--config configs/nee_partition_daily.yaml] [--out DIR] [--set KEY=VALUE ...]
 """
@@ -38,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+from _daily_from_hh import US_TW3, daily_from_base_hh
 
 from hybridflux.config import load_config
 from hybridflux.data.splits import PARTS
@@ -65,7 +73,21 @@ SITES: dict[str, tuple[Path, list[str]]] = {
         / "FLX_FR-Pue_FLUXDATAKIT_FULLSET_DD_2000_2014_2-3.csv",
         [],
     ),
+    # AmeriFlux BASE half-hours (mid-2013 to 2018-06-04), converted to daily in the run folder;
+    # the period keeps whole calendar years (test 2017, validation 2016). Its precipitation
+    # starts in May 2017, so P_ANT_30 cannot be an input there: the config without it.
+    "US-Tw3": (
+        US_TW3,
+        [
+            "data.period=[2013-01-01, 2017-12-31]",
+            "data.features=[SW_POT_sm, SW_POT_sm_diff]",
+            "model.gpp_covariates=[TA_F, VPD_F, SW_IN_F, SW_POT_sm, SW_POT_sm_diff]",
+            "model.rb_covariates=[SW_POT_sm, SW_POT_sm_diff, VPD_F]",
+        ],
+    ),
 }
+#: Sites whose GPP_NT_VUT_REF/RECO_NT_VUT_REF columns hold the PI's partition, not FLUXNET NT.
+PI_PARTITION = ("US-Tw3",)
 #: Flux → (NT column, DT column) of the reference partitions.
 PARTITIONS = {
     "GPP": ("GPP_NT_VUT_REF", "GPP_DT_VUT_REF"),
@@ -108,6 +130,8 @@ def reference_rows(site: str, ds: xr.Dataset, split, pred: xr.Dataset, thr: floa
             if nt in ds and dt in ds:
                 s = scores(np.where(mask, _grid(ds, dt), np.nan), _grid(ds, nt))
                 rows.append(_row(site, part, f"{flux}_DT", s) + "   (DT scored against NT)")
+    if not any(flag in ds for flag in DRIVER_FLAGS):
+        return rows  # no driver flags (US-Tw3): test* would repeat the test rows
     clean = split.mask("test") & _good_drivers(ds, thr)
     for var, column in (("NEE", "NEE_VUT_REF"), ("GPP", PARTITIONS["GPP"][0]),
                         ("RECO", PARTITIONS["RECO"][0])):  # fmt: skip
@@ -117,12 +141,37 @@ def reference_rows(site: str, ds: xr.Dataset, split, pred: xr.Dataset, thr: floa
     return rows
 
 
+def daily_file(site: str, path: Path, out: Path) -> tuple[Path, list[str]]:
+    """The site's daily file: ``path`` itself, or the DD CSV built from a BASE half-hourly file.
+
+    Returns the path and lines to print (per column, the fraction of the days with NEE that
+    have a daily value, i.e. ≥ 80 % of their half-hours; for NEE_VUT_REF_QC the mean fraction
+    of measured FC half-hours).
+    """
+    if "_BASE_HH_" not in path.name:
+        return path, []
+    folder = out / f"{site}_daily"
+    folder.mkdir(parents=True, exist_ok=True)
+    daily, coverage = daily_from_base_hh(path, folder)
+    shown = ", ".join(f"{name} {value:.2f}" for name, value in coverage.items())
+    notes = [
+        f"{site:7s} daily from {path.name} -> {daily}",
+        f"{site:7s} days with NEE having: {shown}",
+    ]
+    if site in PI_PARTITION:
+        notes.append(f"{site:7s} GPP/RECO references = PI partition (*_PI_F), not FLUXNET NT")
+    return daily, notes
+
+
 def bench_site(site: str, config: str, overrides: list[str], out: Path) -> list[str]:
     """Train the config on one site; the table rows of its metrics and of the references."""
     path, extra = SITES[site]
+    path, notes = daily_file(site, path, out)
     cfg = load_config(config, [f"data.paths=[{path}]", *extra, *overrides])
     run = out / site
     shutil.rmtree(run, ignore_errors=True)
+    for note in notes:
+        print(note, flush=True)
     start = time.perf_counter()
     result = train_from_config(cfg, run)
     seconds = time.perf_counter() - start
