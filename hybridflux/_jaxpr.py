@@ -3,8 +3,9 @@
 Both :mod:`hybridflux.upscale.columnar` and :mod:`hybridflux.training.feature_major` evaluate a
 function's own jaxpr (:func:`jax.make_jaxpr`) equation by equation, changing how some arrays
 are stored but never the arithmetic. They share the set of elementwise primitives, the call
-primitives whose body they evaluate in place, :func:`live` (the equations an output needs)
-and :func:`bind` (an equation evaluated as written).
+primitives whose body they evaluate in place, :func:`live` (the equations an output needs),
+:func:`bind` (an equation evaluated as written) and :func:`evaluate` (the walk over the
+equations, each handed to the interpreter's own ``apply``).
 
 Example:
     >>> import jax, jax.numpy as jnp
@@ -15,12 +16,12 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from jax.extend.core import Literal
+from jax.extend.core import ClosedJaxpr, Literal
 
-__all__ = ["CALLS", "ELEMENTWISE", "bind", "live"]
+__all__ = ["CALLS", "ELEMENTWISE", "bind", "evaluate", "live"]
 
 #: Primitives that act elementwise on operands of one shape (or scalars).
 ELEMENTWISE = frozenset(
@@ -54,3 +55,31 @@ def bind(eqn, args: Sequence[Any]) -> list[Any]:
     with eqn.ctx.manager:
         out = eqn.primitive.bind(*args, **params)
     return list(out) if eqn.primitive.multiple_results else [out]
+
+
+def evaluate(
+    closed: ClosedJaxpr,
+    args: Sequence[Any],
+    apply: Callable[[Any, list[Any]], list[Any]],
+    const: Callable[[Any], Any] = lambda x: x,
+) -> list[Any]:
+    """The outputs of ``closed`` on ``args``, its live equations evaluated by ``apply(eqn,
+    operands)`` (an interpreter's own rule; ``bind`` evaluates one as written) and its
+    constants passed through ``const``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> closed = jax.make_jaxpr(lambda x: jnp.sin(x) * 2.0)(1.0)
+        >>> float(evaluate(closed, [0.5], bind)[0]) == float(jnp.sin(0.5) * 2.0)
+        True
+    """
+    env: dict[Any, Any] = {}
+
+    def read(var):
+        return var.val if isinstance(var, Literal) else env[var]
+
+    env.update(zip(closed.jaxpr.constvars, map(const, closed.consts), strict=True))
+    env.update(zip(closed.jaxpr.invars, args, strict=True))
+    for eqn in live(closed.jaxpr):
+        env.update(zip(eqn.outvars, apply(eqn, [read(v) for v in eqn.invars]), strict=True))
+    return [read(v) for v in closed.jaxpr.outvars]

@@ -49,9 +49,9 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from jax.extend.core import ClosedJaxpr, Literal
+from jax.extend.core import ClosedJaxpr
 
-from hybridflux._jaxpr import CALLS, ELEMENTWISE, bind, live
+from hybridflux._jaxpr import CALLS, ELEMENTWISE, bind, evaluate
 
 __all__ = ["MAX_WIDTH", "feature_major"]
 
@@ -166,17 +166,7 @@ class _Evaluator:
         return bind(eqn, [self.plain(a) for a in args]) if out is None else out
 
     def evaluate(self, closed: ClosedJaxpr, args: Sequence[Any]) -> list[Any]:
-        env: dict[Any, Any] = {}
-
-        def read(var):
-            return var.val if isinstance(var, Literal) else env[var]
-
-        env.update(zip(closed.jaxpr.constvars, closed.consts, strict=True))
-        env.update(zip(closed.jaxpr.invars, args, strict=True))
-        for eqn in live(closed.jaxpr):
-            out = self.apply(eqn, [read(v) for v in eqn.invars])
-            env.update(zip(eqn.outvars, out, strict=True))
-        return [read(v) for v in closed.jaxpr.outvars]
+        return evaluate(closed, args, self.apply)
 
 
 def _spec(x: Any) -> jax.ShapeDtypeStruct:
