@@ -88,9 +88,9 @@ class _SiteModelBase(_ModelBase):
         1.0,
         ge=0,
         le=1,
-        description="Zero-shot predictions: each site's mean NEE becomes this weight times the "
-        "predicted mean plus (1 - weight) times the mean over training sites of their mean "
-        "observed NEE (RECO shifted alike, GPP untouched; 1: off).",
+        description="Zero-shot predictions of sites not trained on: each site's mean NEE "
+        "becomes this weight times the predicted mean plus (1 - weight) times the mean over "
+        "training sites of their mean observed NEE (RECO shifted alike, GPP untouched; 1: off).",
     )
 
     def columns(self) -> list[str]:

@@ -178,7 +178,9 @@ def predict_episodic(
     support = None
     if k_shot:
         support = support_masks(np.asarray(windows.obs), np.random.default_rng(seed), k_shot, 0.0)
-    grids = predict_sites(models, windows, support, parameters=True)
+    # zero-shot NEE shrinkage only for sites the models did not train on (all, on new data)
+    shrink = None if split is None else ~split.train.any(axis=1)[np.unique(cols.site)]
+    grids = predict_sites(models, windows, support, parameters=True, shrink=shrink)
     predicted = {k: to_rows(v, index, len(cols)) for k, v in grids.items()}
     out = _per_site_q10(predictions_dataset(ds, cols, predicted, units=units, split=split))
     if support is not None:
