@@ -87,7 +87,7 @@ class DataConfig(_Strict):
     features: list[str] = Field(
         [],
         description="Derived features to add (`hybridflux.data.add_features`), e.g. "
-        "`SW_POT_sm`, `SW_POT_sm_diff`, `P_ANT_30`.",
+        "`SW_POT_sm`, `SW_POT_sm_diff`, `P_ANT_30`, `TA_F_MEAN_30`.",
     )
     synthetic: SyntheticConfig | None = Field(
         None, description="Synthetic targets generated on the real drivers; null: none."

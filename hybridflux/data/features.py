@@ -45,6 +45,7 @@ __all__ = [
     "difference",
     "doy_harmonics",
     "antecedent_precipitation",
+    "antecedent_mean",
     "add_features",
 ]
 
@@ -294,6 +295,51 @@ def antecedent_precipitation(
     return out
 
 
+def antecedent_mean(ds: xr.Dataset, var: str, days: float, name: str | None = None) -> xr.Dataset:
+    """Add the mean of ``var`` over the ``days`` days before each step (a memory of the weather).
+
+    ``x̄_ant(t) = (1/n) Σ_{j=t−n}^{t−1} x_j`` with ``n = days × steps per day``; the current
+    step is excluded, as in :func:`antecedent_precipitation`. NaN where any of the n steps is
+    missing. ``TA_F_MEAN_30`` (the preceding month's air temperature) tells a model without
+    LAI where the season of this year stands: a warm spring leafs out early.
+
+    Args:
+        ds: canonical Dataset with ``var``.
+        var: the variable to average, e.g. ``"TA_F"``.
+        days: window length in days.
+        name: new variable (default ``"<var>_MEAN_<days>"``); units those of ``var``.
+
+    Raises:
+        ValueError: ``var`` is not in ``ds``.
+
+    Example:
+        >>> import pandas as pd
+        >>> from hybridflux.data.schema import site_dataset
+        >>> frame = pd.DataFrame({"TA_F": [1.0, 2.0, 3.0, 6.0]},
+        ...                      index=pd.date_range("2014-06-01", periods=4, freq="D"))
+        >>> ds = site_dataset(frame, "DE-Tha", time_step="DD", units={"TA_F": "degC"},
+        ...                   source_format="example", source_file="x.csv")
+        >>> antecedent_mean(ds, "TA_F", 2)["TA_F_MEAN_2"].values.tolist()
+        [[nan, nan, 1.5, 2.5]]
+    """
+    if var not in ds:
+        raise ValueError(
+            f"feature {name or var + '_MEAN_' + format(days, 'g')!r} needs {var!r}, "
+            f"which the data do not have"
+        )
+    n = _steps(ds, days, "antecedent_mean")
+    name = name or f"{var}_MEAN_{days:g}"
+    out = ds.copy()
+    out[name] = (
+        ds[var].rolling(time=n, min_periods=n).mean().shift(time=1).transpose("site", "time")
+    )
+    out[name].attrs = {
+        "units": ds[var].attrs.get("units", ""),
+        "long_name": f"{var} averaged over the preceding {days:g} d",
+    }
+    return out
+
+
 _Feature = Callable[[xr.Dataset, "re.Match[str]", dict], xr.DataArray]
 
 
@@ -316,6 +362,9 @@ FEATURES: dict[str, _Feature] = {
     )["SW_POT_sm_diff"],
     r"DOY_(SIN|COS)_([1-9]\d*)": lambda ds, m, o: doy_harmonics(ds, int(m[2]))[m[0]],
     r"P_ANT_([1-9]\d*)": lambda ds, m, o: antecedent_precipitation(ds, int(m[1]), m[0])[m[0]],
+    r"([A-Za-z][A-Za-z0-9_]*?)_MEAN_([1-9]\d*)": lambda ds, m, o: antecedent_mean(
+        ds, m[1], int(m[2]), m[0]
+    )[m[0]],
 }
 
 

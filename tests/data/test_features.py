@@ -9,6 +9,7 @@ import pytest
 from hybridflux.data.features import (
     FEATURES,
     add_features,
+    antecedent_mean,
     antecedent_precipitation,
     difference,
     doy_harmonics,
@@ -160,6 +161,20 @@ def test_antecedent_precipitation_real_halfhourly(shared_data):
     np.testing.assert_allclose(out["P_ANT_2"].values[0], expected, rtol=1e-10)
     assert out["P_ANT_2"].attrs["units"] == "mm"
     assert np.nansum(out["P_ANT_2"].values) > 0  # it did rain in June 2014
+
+
+def test_antecedent_mean_matches_pandas_per_site_and_excludes_the_current_step():
+    ds, raws = _two_sites_hh(days=3)
+    out = antecedent_mean(ds, "SW_IN_F", 1)
+    assert out["SW_IN_F_MEAN_1"].attrs["units"] == "W m-2"
+    for site, x in raws.items():
+        expected = pd.Series(x).rolling(48).mean().shift(1).to_numpy()
+        np.testing.assert_allclose(out["SW_IN_F_MEAN_1"].sel(site=site).values, expected)
+    dd = _ds({"TA_F": np.arange(40.0)}, "DD", "2014-01-01", 40)
+    ta30 = add_features(dd, ["TA_F_MEAN_30"])["TA_F_MEAN_30"].values[0]
+    np.testing.assert_allclose(ta30, [np.nan] * 30 + [i - 15.5 for i in range(30, 40)])
+    with pytest.raises(ValueError, match="needs 'VPD_F'"):
+        add_features(dd, ["VPD_F_MEAN_7"])
 
 
 def test_add_features_registry():
