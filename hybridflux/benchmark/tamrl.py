@@ -16,7 +16,6 @@ import optax
 from hybridflux.hybrid.tamrl import (
     BALANCES,
     FLUXES,
-    shrink_site_nee,
     site_means,
     tamrl_film,
     tamrl_hybrid,
@@ -27,9 +26,10 @@ __all__ = ["TamRLEntry", "TamRLHybridEntry", "site_weight_from"]
 
 
 def site_weight_from(predicted: np.ndarray, observed: np.ndarray) -> float:
-    """α of :func:`shrink_site_nee` fitted on validation sites: the least-squares slope of the
-    observed on the predicted site-mean NEE, ``cov(m_obs, m_pred)/var(m_pred)``, clipped to
-    [0, 1] (1 when the predicted means do not vary).
+    """α of :func:`~hybridflux.hybrid.tamrl.shrink_site_nee` fitted on validation sites: the
+    least-squares slope of the observed on the predicted site-mean NEE,
+    ``cov(m_obs, m_pred)/var(m_pred)``, clipped to [0, 1] (1 when the predicted means do not
+    vary).
 
     Example:
         >>> site_weight_from(np.array([0.0, 2.0, 4.0]), np.array([0.0, 1.0, 2.0]))
@@ -85,7 +85,7 @@ class TamRLEntry:
         if nee_site_weight != "val" and not 0.0 <= nee_site_weight <= 1.0:
             raise ValueError(f"nee_site_weight must be in [0, 1] or 'val', got {nee_site_weight}")
         self.context, self.site_column, self.balance = context, site_column, balance
-        self.nee_site_weight, self.shrink = nee_site_weight, None
+        self.nee_site_weight = nee_site_weight
         self.options = context.options(FitOptions(**(train or {})))
         self.arch = dict(embed_dim=embed_dim, hidden=tuple(hidden or (64, 64)),
                          encoder_hidden=tuple(encoder_hidden or (64, 64)))  # fmt: skip
@@ -129,8 +129,10 @@ class TamRLEntry:
         )  # fmt: skip
         self.models, self.history = result.models, result.history
         self.train_sites = np.asarray(sites)
-        if self.nee_site_weight == "val":
-            self.shrink = self._val_shrink(windows, val_w)
+        if self.nee_site_weight == "val":  # the models' own shrinkage, with α fitted here
+            self.site_weight, mu = self._val_shrink(windows, val_w)
+            for model in self.models:
+                model.set_nee_shrinkage(self.site_weight, mu)
 
     def _val_shrink(self, windows, val_w) -> tuple[float, float]:
         """(α, μ) of the site-mean NEE shrinkage: α from the validation sites, μ the mean over
@@ -153,8 +155,6 @@ class TamRLEntry:
         )
         new = ~np.isin(np.asarray(sites), self.train_sites)
         grids = predict_sites(self.models, windows, shrink=new)
-        if self.shrink is not None:
-            grids = shrink_site_nee(grids, np.asarray(windows.valid), *self.shrink, sites=new)
         n = len(data[self.site_column])
         return {k: to_rows(grids[k], index, n) for k in self.context.targets if k in grids}
 

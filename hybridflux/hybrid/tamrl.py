@@ -202,6 +202,15 @@ class TamRL(nnx.Module):
             if hasattr(self.decoder, src):
                 getattr(self.decoder, src).set_normalization(cols, ok)
 
+    def set_nee_shrinkage(self, alpha: float, mu: float) -> None:
+        """Set the zero-shot site-mean NEE shrinkage after training: weight ``alpha`` (α of
+        :func:`shrink_site_nee`, 1: off) toward ``mu`` (gC m-2 d-1), e.g. α fitted on
+        validation sites (``nee_site_weight: "val"`` of the benchmark entry)."""
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"nee_site_weight must be in [0, 1], got {alpha}")
+        self.nee_site_weight = float(alpha)
+        self.nee_mu = Stat(jnp.asarray(mu, jnp.float32))
+
     def _standard(self, x: jax.Array) -> jax.Array:
         return (x - self.x_mean[...]) / self.x_std[...]
 
