@@ -1,4 +1,4 @@
-"""Tests of hybridflux.data.features against numpy/pandas computations on the raw arrays."""
+"""Tests of hybridflux.data.features and .windows against numpy/pandas on the raw arrays."""
 
 from __future__ import annotations
 
@@ -6,17 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hybridflux.data.features import (
-    FEATURES,
-    add_features,
+from hybridflux.data.features import FEATURES, add_features, doy_harmonics, sw_in_pot
+from hybridflux.data.schema import SiteMeta, combine_sites, site_dataset
+from hybridflux.data.windows import (
     antecedent_mean,
     antecedent_precipitation,
     difference,
-    doy_harmonics,
     rolling_mean,
-    sw_in_pot,
 )
-from hybridflux.data.schema import SiteMeta, combine_sites, site_dataset
 
 DE_THA = SiteMeta(lat=50.9636, lon=13.5669, igbp="ENF")  # FLUXNET2015 BIF; UTC+1
 
