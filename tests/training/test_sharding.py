@@ -152,10 +152,12 @@ class _Children:
         return [dict(np.load(self.tmp / f"mp.{i}.npz", allow_pickle=False)) for i in (0, 1)]
 
     def close(self) -> None:
-        for proc in [self.single, *self.distributed]:
+        for proc in [self.single, *self.distributed]:  # waited for or not (e.g. under -k)
             if proc.poll() is None:
                 proc.kill()
-                proc.communicate()
+            proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
 
 
 @pytest.fixture(scope="module")
