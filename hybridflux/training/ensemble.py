@@ -174,6 +174,30 @@ def _row_orders(weight: Any, members: int, data_axis: int | None, batch_size: in
     return [RowOrder(w, batch_size, n_batches) for w in weights]
 
 
+def _finisher(plan, flat_model, rest, n_members: int, data_axis: int | None) -> Callable:
+    """``finish(state, flat, stopped, timing)`` of :func:`run_loop`: the members' models and
+    the run's record as an :class:`EnsembleResult` (arrays copied back to this host)."""
+
+    def finish(state: TrainState, flat: jax.Array, stopped: bool, timing: dict):
+        flat, opt_state = local_copy(plan, (flat, state.opt_state))
+        members = [jax.tree.map(lambda x, i=i: x[i], rest) for i in range(n_members)]
+        return EnsembleResult(
+            models=[flat_model.merge(flat[i], r) for i, r in enumerate(members)],
+            flat=flat,
+            rest=rest,
+            flat_model=flat_model,
+            opt_state=opt_state,
+            history=dict(state.history),
+            best_epoch=np.asarray(state.best_epoch),
+            stopped_early=stopped,
+            epochs_run=state.epoch,
+            timing=timing,
+            data_axis=data_axis,
+        )
+
+    return finish
+
+
 def _fit_members(
     make_model: Callable[[int], Any],
     seeds: np.ndarray,
@@ -188,6 +212,7 @@ def _fit_members(
     eval_chunk_size: int | None,
     **loop_options: Any,
 ) -> EnsembleResult:
+    """Train the members of ``seeds`` together (vmap; see :func:`fit_ensemble`)."""
     data, weight, val_data, val_weight = columns
     plan = data_parallel(loop_options.pop("devices"), members=len(seeds))
     flat_model, flat, rest = stack_members([make_model(int(s)) for s in seeds], trainable)
@@ -217,23 +242,7 @@ def _fit_members(
         **arrays,
     )
 
-    def finish(state: TrainState, flat: jax.Array, stopped: bool, timing: dict):
-        flat, opt_state = local_copy(plan, (flat, state.opt_state))
-        members = [jax.tree.map(lambda x, i=i: x[i], rest) for i in range(len(seeds))]
-        return EnsembleResult(
-            models=[flat_model.merge(flat[i], r) for i, r in enumerate(members)],
-            flat=flat,
-            rest=rest,
-            flat_model=flat_model,
-            opt_state=opt_state,
-            history=dict(state.history),
-            best_epoch=np.asarray(state.best_epoch),
-            stopped_early=stopped,
-            epochs_run=state.epoch,
-            timing=timing,
-            data_axis=data_axis,
-        )
-
+    finish = _finisher(plan, flat_model, rest, len(seeds), data_axis)
     return run_loop(loop, state, finish, epochs=epochs, checkpointer=checkpointer, **loop_options)
 
 
