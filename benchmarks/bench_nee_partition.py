@@ -29,8 +29,14 @@ site PI's partition (``GPP_PI_F``/``RECO_PI_F``), not the FLUXNET night-time one
 DT partition (no ``NT~DT`` rows). Its precipitation record starts in May 2017, so the script
 runs the config without ``P_ANT_30`` there (the site's entry in ``SITES``).
 
+Each site ends with a verdict line: its test r² against issue 4's targets (``TARGETS``). With
+``--file FLX_XX-Xxx_FLUXNET2015_FULLSET_DD_....csv`` (any FLUXNET-format daily file, e.g. a
+grassland's) the script trains and judges that file the same way: the acceptance test, for
+whoever has the data.
+
 Run:  .venv/bin/python benchmarks/bench_nee_partition.py [--sites US-ARM FR-Pue ...]
-      [--config configs/nee_partition_daily.yaml] [--out DIR] [--set KEY=VALUE ...]
+      [--file FLX_...DD...csv ...] [--config configs/nee_partition_daily.yaml] [--out DIR]
+      [--set KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ import xarray as xr
 from _daily_from_hh import US_TW3, daily_from_base_hh
 
 from hybridflux.config import load_config
+from hybridflux.data.readers.fluxnet import parse_file_name
 from hybridflux.data.splits import PARTS
 from hybridflux.runs.metrics import scores
 from hybridflux.runs.pipeline import load_dataset, make_run_split
@@ -163,6 +170,21 @@ def daily_file(site: str, path: Path, out: Path) -> tuple[Path, list[str]]:
     return daily, notes
 
 
+#: Issue 4's acceptance targets: r² on the test part (good-quality days), vs NT for GPP/RECO.
+TARGETS = {"NEE": 0.70, "GPP": 0.70, "RECO": 0.50}
+
+
+def verdict(site: str, test: dict) -> str:
+    """One line: each test r² against its issue-4 target, and whether all are met."""
+    parts, met = [], True
+    for var, target in TARGETS.items():
+        r2 = test.get(var, {}).get("r2")
+        ok = r2 is not None and np.isfinite(r2) and r2 >= target
+        met &= bool(ok)
+        parts.append(f"{var} {_num(r2, 0)} {'>=' if ok else '<'} {target:.2f}")
+    return f"{site:7s} issue-4 targets on test: {', '.join(parts)} -> {'MET' if met else 'MISSED'}"
+
+
 def bench_site(site: str, config: str, overrides: list[str], out: Path) -> list[str]:
     """Train the config on one site; the table rows of its metrics and of the references."""
     path, extra = SITES[site]
@@ -191,13 +213,16 @@ def bench_site(site: str, config: str, overrides: list[str], out: Path) -> list[
         f"{site:7s} q10 {q10:.3f}, best epoch {training['best_epoch']} of "
         f"{training['epochs_run']}, {seconds:.0f} s"
     )
+    rows.append(verdict(site, result.metrics["splits"].get("test", {})))
     return rows
 
 
 def main() -> None:
     """Parse the arguments, train on each site, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sites", nargs="+", default=list(SITES), choices=list(SITES))
+    parser.add_argument("--sites", nargs="+", default=None, choices=list(SITES))
+    own = "a FLUXNET-format DD file of your own (e.g. a grassland's), judged like the analogues"
+    parser.add_argument("--file", dest="files", action="append", default=[], help=own)
     parser.add_argument("--config", default="configs/nee_partition_daily.yaml")
     parser.add_argument("--out", default=None, help="run directories (default: a temp dir)")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
@@ -206,7 +231,12 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs; load {os.getloadavg()}")
     print(f"config: {args.config} {' '.join(args.overrides)}")
     print(f"{'site':7s} {'part':6s} {'variable':8s} {'r2':>6s} {'rmse':>7s} {'n':>6s}")
-    for site in args.sites:
+    for path in args.files:
+        site = parse_file_name(Path(path)).site
+        SITES[site] = (Path(path).resolve(), [])
+    sites = args.sites or ([] if args.files else list(SITES))
+    sites += [parse_file_name(Path(p)).site for p in args.files]
+    for site in sites:
         try:
             rows = bench_site(site, args.config, args.overrides, out)
         except (ValueError, RuntimeError) as err:  # ConfigError/DataError/TrainingDiverged
