@@ -29,6 +29,7 @@ import numpy as np
 import xarray as xr
 
 from hybridflux.constants import DETAILED, PHYSICAL, VAPOUR
+from hybridflux.data.errors import DataError
 
 __all__ = [
     "DriverYears",
@@ -179,7 +180,7 @@ def site_driver_years(ds: xr.Dataset, min_valid: int = 300, place0: int = 0) -> 
         `DriverYears` (possibly empty).
 
     Raises:
-        ValueError: the Dataset is not daily or lacks a driver variable.
+        DataError: the Dataset is not daily or lacks a driver variable (named with its file).
 
     Example:
         >>> from hybridflux.data import read
@@ -188,11 +189,13 @@ def site_driver_years(ds: xr.Dataset, min_valid: int = 300, place0: int = 0) -> 
         >>> years.values.shape[1:], years.label[0][:6]
         ((365, 5), 'FR-Pue')
     """
+    where = str(ds.attrs.get("source_files", "the site data")).split("\n")[0]
     if ds.attrs.get("time_step") != "DD":
-        raise ValueError(f"site drivers must be daily (DD), got {ds.attrs.get('time_step')!r}")
+        step = ds.attrs.get("time_step")
+        raise DataError(where, f"site drivers must be daily (DD), this file is {step!r}")
     missing = [v for v in ("TA_F", "SW_IN_F", "VPD_F") if v not in ds]
     if missing:
-        raise ValueError(f"site drivers lack {missing} (files: {ds.attrs.get('source_files')})")
+        raise DataError(where, "the emulator's site drivers need this column", variable=missing[0])
     time = ds["time"].values
     doy = ds["time"].dt.dayofyear.values
     blocks, lat, place, label = [], [], [], []

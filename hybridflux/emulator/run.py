@@ -151,17 +151,29 @@ def _equilibrium(cfg, train_data, model, out: Path, resume: bool):
     )
 
 
-def _generate(cfg: EmulatorConfig, model, out: Path, resume: bool):
+def _stores(out: Path) -> tuple[Path, Path]:
+    return out / "synthetic.zarr", out / "synthetic_test.zarr"
+
+
+def _draw(cfg: EmulatorConfig, out: Path, resume: bool):
+    """``(rng, cells)``: the driver data read (and checked) and the cells drawn, before the run
+    folder is written; None when resuming with both synthetic stores already there."""
+    if resume and all(s.is_dir() for s in _stores(out)):
+        return None
+    rng = np.random.default_rng(cfg.cells.seed)
+    return rng, _cells(cfg, rng)
+
+
+def _generate(cfg: EmulatorConfig, model, out: Path, drawn):
     """Training runs, then the held-out runs (timed, already compiled); both stored as zarr.
 
-    When resuming and both stores exist, they are read back (the held-out timing is in the
-    store's attributes) instead of running the process model again.
+    With ``drawn`` None (resuming, both stores there) the stores are read back (the held-out
+    timing is in the store's attributes) instead of running the process model again.
     """
-    stores = out / "synthetic.zarr", out / "synthetic_test.zarr"
-    if resume and all(s.is_dir() for s in stores):
+    stores = _stores(out)
+    if drawn is None:
         return read_zarr(stores[0]), read_zarr(stores[1])
-    rng = np.random.default_rng(cfg.cells.seed)
-    cells = _cells(cfg, rng)
+    rng, cells = drawn
     theta = model.sample_parameters(rng, cells.values.shape[0])
     n_train, chunk = cfg.cells.train, cfg.cells.chunk_size
     variants = [Variant(v.lo, v.hi, v.delta_t) for v in cfg.cells.variants]
@@ -250,6 +262,7 @@ def run_workflow(cfg: EmulatorConfig, out: str | Path, model=None, resume: bool 
             f"gC m-2 d-1, NEE = RA + RH - GPP), got {tuple(model.flux_names)}"
         )
     out = Path(out)
+    drawn = _draw(cfg, out, resume)  # data errors before anything is written
     _start(cfg, out, resume)
     clock = [time.perf_counter()]
     steps = {}
@@ -258,7 +271,7 @@ def run_workflow(cfg: EmulatorConfig, out: str | Path, model=None, resume: bool 
         clock.append(time.perf_counter())
         steps[name] = clock[-1] - clock[-2]
 
-    train_data, test_data = _generate(cfg, model, out, resume)
+    train_data, test_data = _generate(cfg, model, out, drawn)
     lap("generate_s")
     emulator = _pretrain(cfg, train_data, out, resume).model
     eq_model = _equilibrium(cfg, train_data, model, out, resume).model

@@ -160,8 +160,10 @@ def training_data(
     train = rows("train")
     if len(train) == 0:
         where = ds.attrs.get("source_files", "the data").split("\n")[0]
+        empty = [c for c in names if c in ds and not np.isfinite(ds[c].values).any()]
+        why = f"; every record of {empty} is missing" if empty else ""
         raise DataError(
-            where, f"no training row has finite {list(inputs)} and a finite target {columns}"
+            where, f"no training row has finite {list(inputs)} and a finite target {columns}{why}"
         )
     val = rows("val") if split.val.any() else None
     val = val if val is not None and len(val) else None

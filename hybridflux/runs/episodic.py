@@ -209,9 +209,9 @@ def _check(cfg: Config, run: RunDir) -> None:
         raise RunDirError(f"{run.path} already holds a trained model; choose another --out")
 
 
-def _fit(cfg: Config, ds: xr.Dataset, split: Split, run: RunDir, resume: bool):
-    make: Callable[[int], Any] = cfg.model.build
-    probe = make(cfg.train.seed)
+def _episode_data(cfg: Config, ds: xr.Dataset, split: Split) -> tuple[Any, Any]:
+    """Training and validation site windows; errors before anything is written."""
+    probe = cfg.model.build(cfg.train.seed)
     train, _, cols = site_rows(cfg, probe, ds, split.mask("train"))
     if not np.asarray(train.obs).any():
         where = ds.attrs.get("source_files", "the data").split("\n")[0]
@@ -223,6 +223,11 @@ def _fit(cfg: Config, ds: xr.Dataset, split: Split, run: RunDir, resume: bool):
     if cfg.train.patience and val is None:
         raise ConfigError("config", ["train.patience: early stopping needs validation sites "
                                      "(split.val_fraction > 0)"])  # fmt: skip
+    return train, val
+
+
+def _fit(cfg: Config, train: Any, val: Any, run: RunDir, resume: bool):
+    make: Callable[[int], Any] = cfg.model.build
     ep, n_sites = cfg.train.episodes, int(train.x.shape[0])
     steps = math.ceil(n_sites / min(ep.batch_sites, n_sites))
     optimizer = build_optimizer(cfg.train.model_copy(update={"batch_size": 1}), steps)
@@ -264,15 +269,15 @@ def train_episodic(cfg: Config, out: str | Path, *, resume: bool = False, log=No
     t0 = time.perf_counter()
     run = RunDir(out)
     _check(cfg, run)
-    start = run.prepare(cfg, resume=resume)
-    if start is not None:
-        (log or (lambda m: None))(f"resuming {run.path} from epoch {start}")
     pairs = observed_pairs(cfg)
     ds = load_dataset(cfg.data, observed=list(pairs.values()), require=list(cfg.targets.values()))
     split = make_run_split(ds, cfg.split, record=list(cfg.targets.values()))
-    ds_in = with_categorical(ds, cfg.model.columns())
+    train, val = _episode_data(cfg, with_categorical(ds, cfg.model.columns()), split)
+    start = run.prepare(cfg, resume=resume)  # config and data checked: now the run is written
+    if start is not None:
+        (log or (lambda m: None))(f"resuming {run.path} from epoch {start}")
     load_s = time.perf_counter() - t0
-    result = _fit(cfg, ds_in, split, run, resume)
+    result = _fit(cfg, train, val, run, resume)
     fit_s = time.perf_counter() - t0 - load_s
     models = result.models
     run.save_models(models)

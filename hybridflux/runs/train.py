@@ -267,17 +267,18 @@ def train_from_config(
     pairs = observed_pairs(cfg)
     ds = load_dataset(cfg.data, observed=list(pairs.values()), require=list(cfg.targets.values()))
     cfg = with_optional_covariates(cfg, ds)
-    # Several processes (jax.distributed): process 0 writes, the others only train along.
+    split = make_run_split(ds, cfg.split, record=list(cfg.targets.values()))
+    probe = cfg.model.build(cfg.train.seed)
+    check_model(cfg, probe)
+    data = training_data(cfg, ds, split, probe.inputs)
+    # Only now, with config and data checked, is anything written. Several processes
+    # (jax.distributed): process 0 writes, the others only train along.
     primary = is_primary()
     resumed_from = run.prepare(cfg, resume=resume) if primary else run.latest_epoch()
     if resume:
         say(
             f"resuming from epoch {resumed_from}" if resumed_from else "nothing to resume; starting"
         )
-    split = make_run_split(ds, cfg.split, record=list(cfg.targets.values()))
-    probe = cfg.model.build(cfg.train.seed)
-    check_model(cfg, probe)
-    data = training_data(cfg, ds, split, probe.inputs)
     load_s = time.perf_counter() - t0
     checkpointer = run.checkpointer(cfg.train.checkpoint_every, cfg.output.keep_checkpoints)
     result = _fit(cfg, data, checkpointer, resume, progress)

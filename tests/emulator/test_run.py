@@ -84,3 +84,18 @@ def _check_resume(out: Path, frame: pd.DataFrame) -> None:
     again = retime(out, repeats=2)  # the held-out cells timed once more, back to back
     assert again["cells"] == 2 and again["years"] == 1.0 and again["speedup"] > 0
     assert again["spinup_years"] == json.loads((out / "emulator.json").read_text())["spinup_years"]
+
+
+def test_bad_driver_data_fail_before_anything_is_written(tmp_path):
+    from hybridflux.data import DataError, sample_path
+    from hybridflux.emulator.config import load_emulator_config
+    from hybridflux.emulator.run import run_workflow
+
+    source = sample_path("fr-pue-daily")
+    frame = pd.read_csv(source).drop(columns=["TA_F_MDS"])
+    path = tmp_path / source.name
+    frame.to_csv(path, index=False)
+    cfg = load_emulator_config(CONFIG, [f"data.sites=[{path}]"])
+    with pytest.raises(DataError, match="TA_F"):
+        run_workflow(cfg, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

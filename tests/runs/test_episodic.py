@@ -207,3 +207,10 @@ def test_tamrl_hybrid_predictions_hold_the_task_aware_parameters(tmp_path):
     par = np.asarray(w_m2_to_mj_per_day(par_from_shortwave(sw)))
     gpp_max = pred["eps"].values * par  # the ramps only lower it
     assert (pred["GPP"].values[ok] <= gpp_max[ok] * (1 + 1e-4) + 1e-5).all()
+
+
+def test_patience_without_validation_sites_fails_before_anything_is_written(tmp_path):
+    cfg = load_config(CONFIG, [*TINY, "split.val_fraction=0", "train.patience=5"])
+    with pytest.raises(ConfigError, match="early stopping needs validation sites"):
+        train_from_config(cfg, tmp_path / "run")
+    assert not (tmp_path / "run").exists() or not any((tmp_path / "run").iterdir())

@@ -110,3 +110,20 @@ def test_predictions_go_back_to_their_cells(synthetic):
     np.testing.assert_array_equal(out["RECO"].values, grid)
     assert out["Q10"].ndim == 0 and "Rb" in out and out["Rb"].ndim == 2
     assert (out["split"].values[split.test] == 2).all() and (out["split"].values >= 0).all()
+
+
+def test_a_target_without_any_value_is_named_in_the_error(tmp_path):
+    from hybridflux.data import sample_path
+    from hybridflux.demo import demo_config
+    from hybridflux.runs.train import train_from_config
+
+    source = sample_path("fr-pue-daily")
+    frame = pd.read_csv(source)
+    frame["NEE_VUT_REF"] = -9999  # as in the PLUMBER files: the column is there, empty
+    path = tmp_path / source.name
+    frame.to_csv(path, index=False)
+    cfg = demo_config([f"data.paths=[{path}]", "train.epochs=1"])
+    with pytest.raises(DataError, match=r"every record of \['NEE_VUT_REF'\] is missing") as info:
+        train_from_config(cfg, tmp_path / "run")
+    assert str(path) in str(info.value)
+    assert not (tmp_path / "run").exists() or not any((tmp_path / "run").iterdir())
