@@ -16,7 +16,7 @@ Subcommands:
 - ``hybridflux evaluate RUN --data PATH... [--out DIR]`` — scores of a trained run on data.
 - ``hybridflux calibrate CONFIG [--out DIR] [--set KEY=VALUE ...]`` — Bayesian calibration of
   process parameters (numpyro NUTS/SVI).
-- ``hybridflux benchmark CONFIG [--out DIR] [--set KEY=VALUE ...]`` — the extrapolation
+- ``hybridflux benchmark CONFIG [--out DIR] [--resume] [--set KEY=VALUE ...]`` — the extrapolation
   benchmark (scenarios × scales × models, results.csv, summary.md, figures).
 - ``hybridflux upscale RUN --grid PATH --out PATH.zarr [--scheduler ADDRESS]`` — gridded,
   resumable, out-of-core inference with dask.
@@ -96,6 +96,7 @@ def _add_workflow_commands(sub: argparse._SubParsersAction) -> None:
     benchmark = sub.add_parser("benchmark", help="extrapolation benchmark of models from a config")
     benchmark.add_argument("config", help="the YAML benchmark config")
     benchmark.add_argument("--out", help="output directory (default runs/benchmark_<config name>)")
+    benchmark.add_argument("--resume", action="store_true", help="continue an interrupted run")
     _add_overrides(benchmark)
     benchmark.set_defaults(handler=_cmd_benchmark)
 
@@ -206,7 +207,7 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
     from hybridflux.benchmark import run_benchmark
 
     out = args.out or str(Path("runs") / f"benchmark_{Path(args.config).stem}")
-    print(run_benchmark(args.config, out, args.overrides))
+    print(run_benchmark(args.config, out, args.overrides, resume=args.resume))
     return 0
 
 

@@ -125,7 +125,25 @@ def _bar(enabled: bool) -> Any:
     return Progress(*columns, console=console)
 
 
-def _run_scenarios(cfg, data, skipped, scales, progress, log) -> tuple[list, list, dict, dict]:
+def _cell(cfg, data, name, scenario, context, parts, observed, scales, cells, log):
+    """Rows, site frames and seconds of one model in one scenario: read back from ``cells``
+    when a resumed run finished it before, else trained, scored and stored there."""
+    done = None if cells is None else cells.load(name, scenario)
+    if done is not None:
+        return done
+    say = lambda m: log(f"scenario {scenario}: {m}")  # noqa: E731
+    predicted, seconds = _fit_predict(cfg.models[name], name, context, parts, say)
+    r, s = _score(data, (name, scenario), predicted, parts[2], observed, scales, cfg.min_years)
+    if cells is not None:
+        cells.save(name, scenario, r, s, seconds)
+    return r, s, seconds
+
+
+def _run_scenarios(
+    cfg, data, skipped, scales, progress, log, cells=None
+) -> tuple[list, list, dict, dict]:
+    """Every model not ``skipped`` in every scenario; finished cells kept in ``cells``
+    (a :class:`~hybridflux.benchmark.cells.CellStore`, or None)."""
     rows, site_frames, timing, info = [], [], {}, {}
     scored = _scored(data)
     with _bar(progress) as bar:
@@ -136,16 +154,13 @@ def _run_scenarios(cfg, data, skipped, scales, progress, log) -> tuple[list, lis
             context = BuildContext(groups, cfg.targets, cfg.seed, cfg.train)
             parts, observed = _parts(data, split), _observed(data, split)
             info[scenario] = {**scenario_info(split, scored), "inputs": len(context.inputs)}
-            for name, entry in cfg.models.items():
+            for name in cfg.models:
                 if bar:
                     bar.update(task, description=f"{scenario} · {name}")
                 if name not in skipped:
-                    say = lambda m, s=scenario: log(f"scenario {s}: {m}")  # noqa: E731
-                    predicted, seconds = _fit_predict(entry, name, context, parts, say)
+                    r, s, seconds = _cell(cfg, data, name, scenario, context, parts, observed,
+                                          scales, cells, log)  # fmt: skip
                     timing[(name, scenario)] = seconds
-                    r, s = _score(
-                        data, (name, scenario), predicted, parts[2], observed, scales, cfg.min_years
-                    )
                     rows, site_frames = rows + r, site_frames + s
                 if bar:
                     bar.advance(task)

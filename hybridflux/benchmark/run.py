@@ -11,7 +11,9 @@ with finite inputs and a finite observation. It writes into ``out``:
 - ``sites.csv`` — per-site scores ``model, scenario, target, scale, site, rmse, r2, bias, n``
   with the site's ``lat, lon, igbp, climate``;
 - ``summary.md`` — setup, skill tables, per-target tables (best per column in bold), timings;
-- ``config.yaml`` — the resolved config; ``figures/`` (:mod:`~hybridflux.benchmark.figures`).
+- ``config.yaml`` — the resolved config; ``figures/`` (:mod:`~hybridflux.benchmark.figures`);
+- ``cells/`` — the finished model × scenario cells, read back by ``resume``
+  (:mod:`~hybridflux.benchmark.cells`).
 
 A model whose optional dependency is missing (LightGBM) is skipped with a message.
 The loop over scenarios and models is in :mod:`hybridflux.benchmark.loop`.
@@ -41,9 +43,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from hybridflux.benchmark.cells import start_cells
 from hybridflux.benchmark.config import (
     BenchmarkConfig,
-    dump_benchmark_config,
     load_benchmark_config,
 )
 from hybridflux.benchmark.figures import write_figures
@@ -177,6 +179,7 @@ def benchmark(
     log: Callable[[str], None] | None = None,
     command: str | None = None,
     title: str = "benchmark",
+    resume: bool = False,
 ) -> BenchmarkResult:
     """Run every model in every scenario and write the outputs (module docstring) to ``out``.
 
@@ -187,12 +190,15 @@ def benchmark(
         log: receives one-line messages (skipped models, diverged trainings).
         command: the command line, written at the top of ``summary.md``.
         title: the name in the title of ``summary.md`` (e.g. the config's name).
+        resume: continue an interrupted benchmark in ``out``: the model × scenario cells it
+            finished are read back, not trained again (:mod:`~hybridflux.benchmark.cells`).
 
     Returns:
         A :class:`BenchmarkResult`.
 
     Raises:
-        ConfigError: entries that do not fit the data, scales that do not apply.
+        ConfigError: entries that do not fit the data, scales that do not apply; ``resume``
+            with another config in ``out``. Raised before anything is written.
         DataError: unreadable data, missing target or input columns.
 
     Example:
@@ -211,7 +217,12 @@ def benchmark(
     skipped = _check_models(cfg, data)
     for name, why in skipped.items():
         say(f"model {name} skipped: {why}")
-    rows, site_frames, timing, info = _run_scenarios(cfg, data, skipped, scales, progress, say)
+    cells = start_cells(cfg, out, resume)
+    if resume:
+        say(f"resuming: {cells.count()} of {len(cfg.models) * len(cfg.scenarios)} cells done")
+    rows, site_frames, timing, info = _run_scenarios(
+        cfg, data, skipped, scales, progress, say, cells
+    )
     results = add_skill(pd.DataFrame(rows, columns=list(COLUMNS)), cfg.reference)
     columns = [*_SITE_COLUMNS, *(c for c in _SITE_COORDS if c in data.ds.coords)]
     sites = pd.concat(site_frames, ignore_index=True) if site_frames else pd.DataFrame()
@@ -238,7 +249,6 @@ def benchmark(
     summary = summary_markdown(results, meta)
     atomic_write(out / "results.csv", lambda tmp: results.to_csv(tmp, index=False))
     atomic_write(out / "sites.csv", lambda tmp: sites.to_csv(tmp, index=False))
-    atomic_write_text(out / "config.yaml", dump_benchmark_config(cfg))
     atomic_write_text(out / "summary.md", summary)
     if cfg.output.figures and len(results):
         write_figures(
@@ -264,15 +274,22 @@ def _short_summary(result: BenchmarkResult, cfg: BenchmarkConfig) -> str:
 
 
 def run_benchmark(
-    config_path: str | Path, out: str | Path, overrides: Sequence[str] = (), *, progress=True
+    config_path: str | Path,
+    out: str | Path,
+    overrides: Sequence[str] = (),
+    *,
+    progress=True,
+    resume: bool = False,
 ) -> str:
-    """``hybridflux benchmark CONFIG --out OUT [--set k=v ...]``: run and write a benchmark.
+    """``hybridflux benchmark CONFIG --out OUT [--resume] [--set k=v ...]``: run and write a
+    benchmark.
 
     Args:
         config_path: the benchmark YAML config.
         out: the output folder.
         overrides: ``"a.b=value"`` strings (``--set``).
         progress: show the progress bar (on a terminal).
+        resume: continue an interrupted benchmark in ``out`` (see :func:`benchmark`).
 
     Returns:
         A short text summary: the skill table and where the files are.
@@ -288,10 +305,10 @@ def run_benchmark(
     """
     cfg = load_benchmark_config(config_path, overrides)
     parts = ["hybridflux", "benchmark", str(config_path), "--out", str(out)]
+    parts += ["--resume"] if resume else []
     parts += [a for o in overrides for a in ("--set", o)]
     command = " ".join(shlex.quote(p) for p in parts)
     say = lambda message: print(message, file=sys.stderr)  # noqa: E731
-    result = benchmark(
-        cfg, out, progress=progress, log=say, command=command, title=Path(config_path).stem
-    )
+    result = benchmark(cfg, out, progress=progress, log=say, command=command,
+                       title=Path(config_path).stem, resume=resume)  # fmt: skip
     return _short_summary(result, cfg)
