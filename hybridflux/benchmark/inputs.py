@@ -25,6 +25,7 @@ import numpy as np
 import xarray as xr
 
 from hybridflux.data import DataError
+from hybridflux.data.schema import first_source
 
 __all__ = ["BenchmarkData", "one_hot", "prepare_data", "scenario_groups"]
 
@@ -64,7 +65,7 @@ class BenchmarkData:
 
 
 def _source(ds: xr.Dataset) -> str:
-    return ds.attrs.get("source_files", "the data").split("\n")[0]
+    return first_source(ds)
 
 
 def one_hot(ds: xr.Dataset, name: str, coord: str) -> tuple[xr.Dataset, tuple[str, ...]]:

@@ -57,6 +57,7 @@ from hybridflux.calibrate.outputs import (
 from hybridflux.calibrate.summary import diagnostic_messages, summary_table, warn_diagnostics
 from hybridflux.config import ConfigError, DataConfig
 from hybridflux.data import DataError
+from hybridflux.data.schema import first_source
 from hybridflux.runs.pipeline import Columns, load_dataset, to_columns
 from hybridflux.runs.rundir import atomic_write_text
 
@@ -118,7 +119,7 @@ def prepare(cfg: CalibrateConfig) -> Problem:
     columns = to_columns(ds, [*inputs, *targets.values(), *unc.values()], finite=inputs)
     if not any(np.isfinite(columns.data[c]).any() for c in targets.values()):
         raise DataError(
-            ds.attrs.get("source_files", "data").split("\n")[0],
+            first_source(ds, "data"),
             f"no row with finite drivers {inputs} and an observation of {list(targets.values())}",
         )
     drivers = {k: columns.data[k] for k in inputs}

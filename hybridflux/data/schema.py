@@ -35,6 +35,7 @@ __all__ = [
     "SiteMeta",
     "site_dataset",
     "combine_sites",
+    "first_source",
     "validate",
 ]
 
@@ -236,6 +237,18 @@ def _merged_units(datasets, files) -> dict[str, str]:
                 )
             units[name] = unit
     return units
+
+
+def first_source(ds: xr.Dataset, default: str = "the data") -> str:
+    """The first file a Dataset was read from (its ``source_files`` attribute, one per line),
+    for error messages; ``default`` where it has none.
+
+    Example:
+        >>> read_from_two = xr.Dataset(attrs={"source_files": "a.csv\\nb.csv"})
+        >>> first_source(read_from_two), first_source(xr.Dataset())
+        ('a.csv', 'the data')
+    """
+    return str(ds.attrs.get("source_files", default)).split("\n")[0]
 
 
 def validate(ds: xr.Dataset, path: str = "<dataset>") -> xr.Dataset:

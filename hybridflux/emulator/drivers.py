@@ -30,6 +30,7 @@ import xarray as xr
 
 from hybridflux.constants import DETAILED, PHYSICAL, VAPOUR
 from hybridflux.data.errors import DataError
+from hybridflux.data.schema import first_source
 
 __all__ = [
     "DriverYears",
@@ -189,7 +190,7 @@ def site_driver_years(ds: xr.Dataset, min_valid: int = 300, place0: int = 0) -> 
         >>> years.values.shape[1:], years.label[0][:6]
         ((365, 5), 'FR-Pue')
     """
-    where = str(ds.attrs.get("source_files", "the site data")).split("\n")[0]
+    where = first_source(ds, "the site data")
     if ds.attrs.get("time_step") != "DD":
         step = ds.attrs.get("time_step")
         raise DataError(where, f"site drivers must be daily (DD), this file is {step!r}")

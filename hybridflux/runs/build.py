@@ -26,6 +26,7 @@ import xarray as xr
 from hybridflux.config import LOSSES, Config, ConfigError, TrainConfig
 from hybridflux.constraints import FluxBalance
 from hybridflux.data import DataError
+from hybridflux.data.schema import first_source
 from hybridflux.data.splits import Split
 from hybridflux.losses import Objective
 from hybridflux.runs.pipeline import Columns, to_columns
@@ -159,7 +160,7 @@ def training_data(
 
     train = rows("train")
     if len(train) == 0:
-        where = ds.attrs.get("source_files", "the data").split("\n")[0]
+        where = first_source(ds)
         empty = [c for c in names if c in ds and not np.isfinite(ds[c].values).any()]
         why = f"; every record of {empty} is missing" if empty else ""
         raise DataError(

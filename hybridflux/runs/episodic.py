@@ -34,6 +34,7 @@ import xarray as xr
 from hybridflux.config.registry import CATEGORICAL, TRAINABLE
 from hybridflux.config.sections import Config, ConfigError
 from hybridflux.data import DataError
+from hybridflux.data.schema import first_source
 from hybridflux.data.splits import Split
 from hybridflux.hybrid.tamrl import FLUXES, TamRL
 from hybridflux.runs.build import build_optimizer
@@ -82,7 +83,7 @@ def with_categorical(ds: xr.Dataset, columns: Sequence[str]) -> xr.Dataset:
         if not wanted:
             continue
         if coord not in ds.coords:
-            where = ds.attrs.get("source_files", "the data").split("\n")[0]
+            where = first_source(ds)
             raise DataError(where, f"no per-site coordinate {coord!r} for the covariate {name}")
         values = np.asarray(ds[coord].values).astype(str)
         shape = (ds.sizes["site"], ds.sizes["time"])
@@ -214,7 +215,7 @@ def _episode_data(cfg: Config, ds: xr.Dataset, split: Split) -> tuple[Any, Any]:
     probe = cfg.model.build(cfg.train.seed)
     train, _, cols = site_rows(cfg, probe, ds, split.mask("train"))
     if not np.asarray(train.obs).any():
-        where = ds.attrs.get("source_files", "the data").split("\n")[0]
+        where = first_source(ds)
         raise DataError(where, "no training site has finite covariates and an observed target")
     val = None
     if split.val.any():

@@ -35,6 +35,7 @@ from flax import nnx
 from hybridflux.config import SAMPLE_PREFIX, SYNTHETIC, DataConfig, SplitConfig
 from hybridflux.data import DataError, add_features, apply_qc, make_split, read
 from hybridflux.data.sample import sample_paths
+from hybridflux.data.schema import first_source
 from hybridflux.data.splits import PARTS, Split
 from hybridflux.hybrid.sources import Global
 
@@ -168,7 +169,7 @@ def make_run_split(ds: xr.Dataset, cfg: SplitConfig, record: Sequence[str] | Non
 def _grid(ds: xr.Dataset, name: str) -> np.ndarray:
     if name not in ds:
         raise DataError(
-            ds.attrs.get("source_files", "the data").split("\n")[0],
+            first_source(ds),
             f"the model needs column {name!r}, which the data do not have "
             "(add it to data.features if it is derived)",
             variable=name,
