@@ -219,7 +219,8 @@ def benchmark(
         say(f"model {name} skipped: {why}")
     cells = start_cells(cfg, out, resume)
     if resume:
-        say(f"resuming: {cells.count()} of {len(cfg.models) * len(cfg.scenarios)} cells done")
+        total = (len(cfg.models) - len(skipped)) * len(cfg.scenarios)
+        say(f"resuming: {cells.count()} of {total} cells done")
     rows, site_frames, timing, info = _run_scenarios(
         cfg, data, skipped, scales, progress, say, cells
     )

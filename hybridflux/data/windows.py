@@ -26,6 +26,12 @@ def _steps(ds: xr.Dataset, days: float, what: str) -> int:
     return int(round(steps))
 
 
+def _preceding(x: xr.DataArray, n: int, how: str) -> xr.DataArray:
+    """``how`` (``"sum"``/``"mean"``) of the n steps before each step, the current one
+    excluded; NaN where any of them is missing."""
+    return getattr(x.rolling(time=n, min_periods=n), how)().shift(time=1).transpose("site", "time")
+
+
 def rolling_mean(
     ds: xr.Dataset, var: str, window_days: float, name: str | None = None, *, center: bool = True
 ) -> xr.Dataset:
@@ -128,9 +134,8 @@ def antecedent_precipitation(
     if units not in ("mm", "mm d-1"):
         raise ValueError(f"{var} must be in 'mm' per step or 'mm d-1'; it is {units!r}")
     name = name or f"P_ANT_{days:g}"
-    total = ds[var].rolling(time=n, min_periods=n).sum().shift(time=1)
     out = ds.copy()
-    out[name] = total.transpose("site", "time")
+    out[name] = _preceding(ds[var], n, "sum")
     out[name].attrs = {"units": "mm", "long_name": f"{var} summed over the preceding {days:g} d"}
     return out
 
@@ -170,9 +175,7 @@ def antecedent_mean(ds: xr.Dataset, var: str, days: float, name: str | None = No
     n = _steps(ds, days, "antecedent_mean")
     name = name or f"{var}_MEAN_{days:g}"
     out = ds.copy()
-    out[name] = (
-        ds[var].rolling(time=n, min_periods=n).mean().shift(time=1).transpose("site", "time")
-    )
+    out[name] = _preceding(ds[var], n, "mean")
     out[name].attrs = {
         "units": ds[var].attrs.get("units", ""),
         "long_name": f"{var} averaged over the preceding {days:g} d",
